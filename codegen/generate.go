@@ -31,9 +31,9 @@ type Generator struct {
 	next  uint64
 	as    [lanes]uint64 // permuted halves; lane pos belongs to index next
 	bs    [lanes]uint64
-	pos   int // the lane of the next code
-	ready int // lanes of ys that hold codes: pos < ready means one is ready
-	vals  [MaxCodeLen]int
+	pos   int                 // the lane of the next code
+	ready int                 // lanes of as and bs that hold codes: pos < ready means one is ready
+	vals  [MaxCodeLen + 1]int // digits of a code, and room for a check character
 }
 
 // NewGenerator returns a generator of f's codes that starts at index start.
@@ -54,8 +54,9 @@ func (g *Generator) Key() []byte { return append([]byte(nil), g.key...) }
 // Index returns the index of the next code: the number to resume at.
 func (g *Generator) Index() uint64 { return g.next }
 
-// Capacity returns the number of indices the generator has, which is at least
-// the number of codes the format allows, up to 2^62.
+// Capacity returns the number of indices the generator has: the format's
+// Space, or the largest power of the charset size up to 2^62 when Space is
+// larger.
 func (g *Generator) Capacity() uint64 { return g.p.size() }
 
 // Append appends the next code, in display form, to dst.

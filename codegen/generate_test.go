@@ -152,6 +152,16 @@ func TestGenerateWholeSpace(t *testing.T) {
 // permutation covers, where the last characters come from the stream.
 func TestGenerateLongCodes(t *testing.T) {
 	t.Parallel()
+	for _, cfg := range []Config{{Length: MaxCodeLen}, {Length: MaxCodeLen - 1, CheckChar: true}} {
+		longest := mustCompile(t, cfg)
+		codes, _ := collect(t, longest, 10, Options{})
+		for _, c := range codes {
+			if _, err := longest.Parse(c); err != nil || len(c) != MaxCodeLen {
+				t.Fatalf("%+v made %q: %v", cfg, c, err)
+			}
+		}
+	}
+
 	f := mustCompile(t, Config{Charset: Alphanumeric, Length: 40, CheckChar: true})
 	g, err := NewGenerator(f, NewKey(), 0)
 	if err != nil {
