@@ -200,6 +200,10 @@ type chunk struct {
 // before it makes any code. It stops at the first error from emit, the
 // Exclusion or ctx and returns it with the Result so far, from which a caller
 // can resume with the same key at Result.Next.
+//
+// Memory does not grow with n: at most two batches per worker are in flight,
+// 2·Workers·BatchSize·(Len()+1) bytes (229 KB for two workers and 13-character
+// codes), plus one batch of canonical strings when there is an Exclusion.
 func Generate(ctx context.Context, f *Format, n int64, opt Options, emit func(Batch) error) (res Result, err error) {
 	res.Next = opt.Start
 	if res.Report, err = f.Assess(n, opt.Existing, opt.Limits); err != nil {
