@@ -1,0 +1,152 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"strconv"
+	"strings"
+
+	"promo/internal/promo"
+)
+
+// statusOf is the one table from error codes to HTTP statuses. Codes it does
+// not know are internal errors.
+func statusOf(code string) int {
+	switch code {
+	case promo.ENotFound:
+		return http.StatusNotFound
+	case promo.EDuplicateFound, promo.ECampaignInProgress, promo.EResourceInUse:
+		return http.StatusConflict
+	case promo.EUnauthorized:
+		return http.StatusUnauthorized
+	case promo.EInvalidPayload, promo.EInvalidParam, promo.ENoVoucherSuitable,
+		promo.EVoucherPublished, promo.EDuplicateSourceID, promo.EPageOverLimit,
+		promo.ECodesExhausted, promo.EVoucherDisabled, promo.ECampaignDisabled:
+		return http.StatusBadRequest
+	case promo.EMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case promo.ETooLarge:
+		return http.StatusRequestEntityTooLarge
+	case promo.EUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case promo.EIdempotencyKeyReused:
+		return http.StatusUnprocessableEntity
+	case promo.ETooManyRequests:
+		return http.StatusTooManyRequests
+	case promo.EUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	if strings.HasPrefix(code, "invalid_") || strings.HasPrefix(code, "missing_") {
+		return http.StatusBadRequest
+	}
+	return http.StatusInternalServerError
+}
+
+// errorBody is the API's error envelope.
+type errorBody struct {
+	Code         int    `json:"code"`
+	Key          string `json:"key"`
+	Message      string `json:"message"`
+	Details      string `json:"details"`
+	RequestID    string `json:"request_id"`
+	ResourceID   string `json:"resource_id,omitempty"`
+	ResourceType string `json:"resource_type,omitempty"`
+}
+
+// writeError writes err as the error envelope with the status its code maps
+// to. Anything that is not a *promo.Error with a known code becomes a 500
+// with a generic message; the error itself goes to the request's log line
+// at error level, and never to the client.
+func writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status := http.StatusInternalServerError
+	e, ok := errors.AsType[*promo.Error](err)
+	if ok {
+		status = statusOf(e.Code)
+	}
+	body := errorBody{Code: status, RequestID: promo.RequestIDFromContext(r.Context())}
+	noteError(r, err, status == http.StatusInternalServerError)
+	if status == http.StatusInternalServerError {
+		body.Key = promo.EInternal
+		body.Message = "Internal error"
+	} else {
+		body.Key = e.Code
+		body.Message = e.Message
+		if body.Message == "" {
+			body.Message = promo.Errorf(e.Code, "").Message
+		}
+		body.Details = e.Details
+		body.ResourceID = e.ResourceID
+		body.ResourceType = e.ResourceType
+	}
+	writeJSON(w, status, body)
+}
+
+// writeJSON writes v as JSON with status. If v cannot be encoded, the client
+// gets a 500 envelope instead.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		if rw, ok := w.(*responseWriter); ok {
+			rw.st.err, rw.st.internal = err, true
+		} else {
+			slog.Error("encoding a response", "error", err)
+		}
+		buf.Reset()
+		status = http.StatusInternalServerError
+		requestID := ""
+		if rw, ok := w.(*responseWriter); ok {
+			requestID = rw.st.requestID
+		}
+		json.NewEncoder(&buf).Encode(errorBody{Code: status, Key: promo.EInternal, Message: "Internal error", RequestID: requestID})
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// writeList writes the API's list envelope, in which the array's key is
+// dataRef: {"object":"list","data_ref":"vouchers","vouchers":[...],"total":n}.
+// A nil slice is written as an empty array.
+func writeList(w http.ResponseWriter, dataRef string, items any, total int64) {
+	if v := reflect.ValueOf(items); items == nil || v.Kind() == reflect.Slice && v.IsNil() {
+		items = []struct{}{}
+	}
+	writeJSON(w, http.StatusOK, listBody{dataRef: dataRef, items: items, total: total})
+}
+
+// listBody keeps the envelope's keys in the order the API documents them.
+type listBody struct {
+	dataRef string
+	items   any
+	total   int64
+}
+
+func (l listBody) MarshalJSON() ([]byte, error) {
+	ref, err := json.Marshal(l.dataRef)
+	if err != nil {
+		return nil, err
+	}
+	items, err := json.Marshal(l.items)
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, len(items)+2*len(ref)+64)
+	b = append(b, `{"object":"list","data_ref":`...)
+	b = append(b, ref...)
+	b = append(b, ',')
+	b = append(b, ref...)
+	b = append(b, ':')
+	b = append(b, items...)
+	b = append(b, `,"total":`...)
+	b = strconv.AppendInt(b, l.total, 10)
+	b = append(b, '}')
+	return b, nil
+}
