@@ -1,10 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"promo/internal/promo"
@@ -57,7 +59,8 @@ func TestStatusOf(t *testing.T) {
 func TestWriteError(t *testing.T) {
 	t.Parallel()
 	req := httptest.NewRequest("GET", "/", nil)
-	req = req.WithContext(promo.NewContextWithRequestID(req.Context(), "v-1"))
+	st := &state{}
+	req = req.WithContext(context.WithValue(promo.NewContextWithRequestID(req.Context(), "v-1"), stateKey{}, st))
 	for _, c := range []struct {
 		name string
 		err  error
@@ -75,7 +78,11 @@ func TestWriteError(t *testing.T) {
 			`{"code":500,"key":"internal_error","message":"Internal error","details":"","request_id":"v-1"}`},
 	} {
 		rec := httptest.NewRecorder()
+		*st = state{}
 		writeError(rec, req, c.err)
+		if internal := rec.Code == 500; st.internal != internal || st.err != c.err {
+			t.Errorf("%s: the log line would get %v (internal %v)", c.name, st.err, st.internal)
+		}
 		if got := rec.Body.String(); got != c.want+"\n" {
 			t.Errorf("%s:\n got %s\nwant %s", c.name, got, c.want)
 		}
@@ -93,9 +100,13 @@ func TestWriteJSON(t *testing.T) {
 		t.Errorf("%d %q %v", rec.Code, rec.Body.String(), rec.Header())
 	}
 	rec = httptest.NewRecorder()
-	writeJSON(rec, http.StatusOK, map[string]any{"f": func() {}})
-	if rec.Code != 500 || rec.Body.String() != `{"code":500,"key":"internal_error","message":"Internal error","details":"","request_id":""}`+"\n" {
+	rw := &responseWriter{ResponseWriter: rec, st: &state{requestID: "v-2"}}
+	writeJSON(rw, http.StatusOK, map[string]any{"f": func() {}})
+	if rec.Code != 500 || rec.Body.String() != `{"code":500,"key":"internal_error","message":"Internal error","details":"","request_id":"v-2"}`+"\n" {
 		t.Errorf("unencodable: %d %q", rec.Code, rec.Body.String())
+	}
+	if !rw.st.internal || !strings.Contains(rw.st.err.Error(), "unsupported type") {
+		t.Errorf("the log line would get %v", rw.st.err)
 	}
 }
 
