@@ -16,7 +16,8 @@
 // requests counts the responses received in the measured window, whatever
 // their status; errors the requests that got no response at all (their
 // first few messages are in error_samples); non_2xx the responses by status
-// outside 200-299. The latencies are those of all responses.
+// outside 200-299, with the first request and response of each status in
+// non_2xx_samples. The latencies are those of all responses.
 //
 // With -body-template, each request carries a body made from a text/template
 // in which {{.N}} is the request's sequence number, 0, 1, 2, ... across all
@@ -81,26 +82,27 @@ type config struct {
 
 // result is the JSON printed at the end.
 type result struct {
-	Requests      int64          `json:"requests"`
-	Errors        int64          `json:"errors"`
-	ErrorSamples  []string       `json:"error_samples,omitempty"`
-	Non2xx        map[string]int `json:"non_2xx"`
-	Status        map[string]int `json:"status"`
-	DurationS     float64        `json:"duration_s"`
-	ThroughputRPS float64        `json:"throughput_rps"`
-	P50Ms         float64        `json:"p50_ms"`
-	P90Ms         float64        `json:"p90_ms"`
-	P99Ms         float64        `json:"p99_ms"`
-	MaxMs         float64        `json:"max_ms"`
-	MeanMs        float64        `json:"mean_ms"`
-	Clients       int            `json:"clients"`
-	URLs          int            `json:"urls"`
-	Method        string         `json:"method"`
-	Capped        bool           `json:"capped"`
+	Requests      int64             `json:"requests"`
+	Errors        int64             `json:"errors"`
+	ErrorSamples  []string          `json:"error_samples,omitempty"`
+	Non2xx        map[string]int    `json:"non_2xx"`
+	Non2xxSamples map[string]string `json:"non_2xx_samples,omitempty"`
+	Status        map[string]int    `json:"status"`
+	DurationS     float64           `json:"duration_s"`
+	ThroughputRPS float64           `json:"throughput_rps"`
+	P50Ms         float64           `json:"p50_ms"`
+	P90Ms         float64           `json:"p90_ms"`
+	P99Ms         float64           `json:"p99_ms"`
+	MaxMs         float64           `json:"max_ms"`
+	MeanMs        float64           `json:"mean_ms"`
+	Clients       int               `json:"clients"`
+	URLs          int               `json:"urls"`
+	Method        string            `json:"method"`
+	Capped        bool              `json:"capped"`
 }
 
 func main() {
-	cfg, err := parseFlags(os.Args[1:])
+	cfg, err := parseFlags(os.Args[1:], os.Stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			os.Exit(0)
@@ -117,8 +119,9 @@ func main() {
 	fmt.Println(string(out))
 }
 
-func parseFlags(args []string) (*config, error) {
+func parseFlags(args []string, stderr io.Writer) (*config, error) {
 	fs := flag.NewFlagSet("load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: load [flags] URL...   (or -urls FILE)")
 		fs.PrintDefaults()
@@ -211,6 +214,7 @@ type worker struct {
 	status    map[int]int
 	errors    int64
 	samples   []string
+	bad       map[int]string // the first request and response of each non-2xx status
 }
 
 // maxSamples bounds the error messages each worker keeps.
@@ -238,7 +242,7 @@ func run(ctx context.Context, cfg *config) *result {
 		wg       sync.WaitGroup
 	)
 	for i := range workers {
-		w := &worker{status: make(map[int]int)}
+		w := &worker{status: make(map[int]int), bad: make(map[int]string)}
 		workers[i] = w
 		wg.Go(func() {
 			var buf bytes.Buffer
@@ -252,7 +256,7 @@ func run(ctx context.Context, cfg *config) *result {
 					capped.Store(true)
 					return
 				}
-				status, err := do(ctx, client, cfg, n, &buf)
+				status, sample, err := do(ctx, client, cfg, n, &buf, len(w.bad) < maxSamples)
 				if t0.Before(measured) {
 					continue
 				}
@@ -265,6 +269,9 @@ func run(ctx context.Context, cfg *config) *result {
 				}
 				w.latencies = append(w.latencies, time.Since(t0))
 				w.status[status]++
+				if _, ok := w.bad[status]; !ok && sample != "" {
+					w.bad[status] = sample
+				}
 			}
 		})
 	}
@@ -272,12 +279,13 @@ func run(ctx context.Context, cfg *config) *result {
 	end := time.Now()
 
 	res := &result{
-		Non2xx:  make(map[string]int),
-		Status:  make(map[string]int),
-		Clients: cfg.clients,
-		URLs:    len(cfg.urls),
-		Method:  cfg.method,
-		Capped:  capped.Load(),
+		Non2xx:        make(map[string]int),
+		Non2xxSamples: make(map[string]string),
+		Status:        make(map[string]int),
+		Clients:       cfg.clients,
+		URLs:          len(cfg.urls),
+		Method:        cfg.method,
+		Capped:        capped.Load(),
 	}
 	var all []time.Duration
 	for _, w := range workers {
@@ -288,6 +296,11 @@ func run(ctx context.Context, cfg *config) *result {
 			res.Status[strconv.Itoa(s)] += c
 			if s < 200 || s > 299 {
 				res.Non2xx[strconv.Itoa(s)] += c
+			}
+		}
+		for s, sample := range w.bad {
+			if _, ok := res.Non2xxSamples[strconv.Itoa(s)]; !ok {
+				res.Non2xxSamples[strconv.Itoa(s)] = sample
 			}
 		}
 	}
@@ -316,33 +329,50 @@ func run(ctx context.Context, cfg *config) *result {
 	return res
 }
 
+// sampleBytes bounds the response body kept in a non-2xx sample.
+const sampleBytes = 1024
+
 // do sends request number n and reads its response to the end, so that the
-// connection is reused. It returns the status code.
-func do(ctx context.Context, client *http.Client, cfg *config, n int64, buf *bytes.Buffer) (int, error) {
+// connection is reused. It returns the status code and, if the status is not
+// 2xx and keep is set, the request and response as text.
+func do(ctx context.Context, client *http.Client, cfg *config, n int64, buf *bytes.Buffer, keep bool) (status int, sample string, err error) {
 	url := cfg.urls[n%int64(len(cfg.urls))]
 	var body io.Reader
 	if cfg.body != nil {
 		buf.Reset()
 		if err := cfg.body.Execute(buf, struct{ N int64 }{n}); err != nil {
-			return 0, err
+			return 0, "", err
 		}
 		body = bytes.NewReader(buf.Bytes())
 	}
 	req, err := http.NewRequestWithContext(ctx, cfg.method, url, body)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
 	req.Header = cfg.header.Clone()
 	resp, err := client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, "", err
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if err != nil {
-		return 0, err
+	defer resp.Body.Close()
+	if keep && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		got, err := io.ReadAll(io.LimitReader(resp.Body, sampleBytes))
+		if err != nil {
+			return 0, "", err
+		}
+		sample = fmt.Sprintf("%s %s", cfg.method, url)
+		if cfg.body != nil {
+			sample += " " + buf.String()
+		}
+		sample += " -> " + resp.Status
+		if got = bytes.TrimSpace(got); len(got) > 0 {
+			sample += " " + string(got)
+		}
 	}
-	return resp.StatusCode, nil
+	if _, err := io.Copy(io.Discard, resp.Body); err != nil {
+		return 0, "", err
+	}
+	return resp.StatusCode, sample, nil
 }
 
 // percentile returns the nearest-rank p-th percentile of sorted durations.

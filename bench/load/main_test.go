@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -38,7 +39,7 @@ func TestRun(t *testing.T) {
 		"-c", "4", "-d", "10s", "-n", "100",
 		"-H", "X-App-Id: app", "-method", "POST", "-body-template", `{"n":{{.N}}}`,
 		srv.URL + "/a", srv.URL + "/missing",
-	})
+	}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +50,9 @@ func TestRun(t *testing.T) {
 	}
 	if res.Status["200"] != 50 || res.Non2xx["404"] != 50 || len(res.Non2xx) != 1 {
 		t.Errorf("status %v, non_2xx %v; want 50 of 200 and 50 of 404", res.Status, res.Non2xx)
+	}
+	if got := res.Non2xxSamples["404"]; !strings.HasPrefix(got, "POST "+srv.URL+"/missing {\"n\":") || !strings.HasSuffix(got, "-> 404 Not Found") {
+		t.Errorf("non_2xx_samples[404] = %q, want the request and the response", got)
 	}
 	if len(bodies) != 100 || bodies[`{"n":0}`] != 1 || bodies[`{"n":99}`] != 1 {
 		t.Errorf("got %d distinct bodies, want 100 numbered 0 to 99", len(bodies))
@@ -67,7 +71,7 @@ func TestRunWarmup(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(srv.Close)
 
-	cfg, err := parseFlags([]string{"-c", "2", "-d", "200ms", "-warmup", "100ms", srv.URL})
+	cfg, err := parseFlags([]string{"-c", "2", "-d", "200ms", "-warmup", "100ms", srv.URL}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +112,7 @@ func TestParseFlagsErrors(t *testing.T) {
 		{"-H", "nocolon", "http://x"},
 		{"-body-template", "{{.M", "http://x"},
 	} {
-		if _, err := parseFlags(args); err == nil {
+		if _, err := parseFlags(args, io.Discard); err == nil {
 			t.Errorf("parseFlags(%q) = nil error", args)
 		}
 	}
