@@ -35,6 +35,18 @@ done
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 ((node_major >= 20)) || die "need Node 20 or newer, have $(node --version)"
 
+# limit runs a command with a time limit where timeout(1) exists: a hung
+# step fails with a message rather than hanging CI.
+limit() {
+	local seconds=$1
+	shift
+	if command -v timeout >/dev/null; then
+		timeout "$seconds" "$@"
+	else
+		"$@"
+	fi
+}
+
 tmp=$(mktemp -d)
 server_pid=
 # stop_server sends SIGTERM and waits; it returns the server's exit status.
@@ -66,7 +78,7 @@ go build -o "$tmp/promo" ./cmd/promo || die "cannot build cmd/promo"
 echo "== npm ci (@voucherify/sdk@$SDK_VERSION)"
 if [[ ! -f test/sdk/node_modules/.package-lock.json ||
 	test/sdk/package-lock.json -nt test/sdk/node_modules/.package-lock.json ]]; then
-	(cd test/sdk && npm ci --no-audit --no-fund) || die "npm ci failed in test/sdk"
+	(cd test/sdk && limit 300 npm ci --no-audit --no-fund) || die "npm ci failed in test/sdk"
 else
 	echo "node_modules is up to date"
 fi
@@ -76,8 +88,8 @@ got=$(cd test/sdk && node -p "require('@voucherify/sdk/package.json').version") 
 
 echo "== server"
 data=$tmp/data
-"$tmp/promo" apikeys create --json --data-dir "$data" >"$tmp/key.json" ||
-	die "promo apikeys create --json failed"
+limit 60 "$tmp/promo" apikeys create --json --data-dir "$data" >"$tmp/key.json" ||
+	die "promo apikeys create --json failed (or took over 60 s)"
 read -r app_id token < <(node -e '
 	const k = JSON.parse(require("fs").readFileSync(0, "utf8"));
 	if (!k.app_id || !k.token) throw new Error("want app_id and token in " + JSON.stringify(k));
@@ -125,7 +137,7 @@ fi
 echo "promo serve is up at $url"
 
 echo "== sdk.test.js"
-if ! (cd test/sdk && PROMO_URL=$url PROMO_APP_ID=$app_id PROMO_APP_TOKEN=$token node sdk.test.js); then
+if ! (cd test/sdk && PROMO_URL=$url PROMO_APP_ID=$app_id PROMO_APP_TOKEN=$token limit 300 node sdk.test.js); then
 	show_log
 	die "the SDK test failed"
 fi

@@ -135,6 +135,7 @@ async function main() {
     assert.equal(c.voucher.discount.amount_off, 1000);
     assert.equal(c.voucher.code_config.pattern, 'SUM-####-####');
     assert.match(c.async_action_id, /^aa_/, 'want async_action_id aa_... for the generation');
+    assert.ok(['IN_PROGRESS', 'DONE'].includes(c.creation_status), `creation_status ${c.creation_status}`);
     return c;
   });
 
