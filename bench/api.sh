@@ -91,10 +91,19 @@ server_pid=
 # stop_server sends SIGTERM to the server and waits for it; it returns the
 # server's exit status.
 stop_server() {
-	local pid=$server_pid status=0
+	local pid=$server_pid status=0 i
 	[[ -n $pid ]] || return 0
 	server_pid=
 	kill -TERM "$pid" 2>/dev/null || true
+	# It has 15 s to drain; past 30 s it is stuck, so kill it.
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		echo "the server did not stop within 30 s of SIGTERM; killing it" >&2
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
 	wait "$pid" || status=$?
 	return "$status"
 }
