@@ -1,0 +1,344 @@
+// Package sqlite is promo.Store on an embedded SQLite database in WAL mode,
+// through the pure-Go driver modernc.org/sqlite.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"promo/internal/promo"
+)
+
+var _ promo.Store = (*Store)(nil)
+
+// Store is promo.Store on one SQLite file. It holds one connection that
+// does every write, so writers queue in Go instead of spinning on SQLite's
+// file lock, and a pool of read-only connections that WAL lets read beside
+// it.
+type Store struct {
+	reader // reads outside transactions, on the read pool
+
+	wdb   *sql.DB
+	rdb   *sql.DB
+	wconn *sql.Conn // the writer connection, held for the store's life
+	// wsem is held by the running Update: a channel rather than a mutex so
+	// that a waiting Update gives up when its context ends.
+	wsem   chan struct{}
+	wstmts *stmtCache
+	rstmts *stmtCache
+}
+
+// The pragmas of every connection. WAL with synchronous=NORMAL keeps every
+// committed transaction through a process crash (kill -9): a commit is in
+// the WAL file, which the OS has, before COMMIT returns. Only a power loss
+// or OS crash can take the last transactions back, never corrupt the file.
+// busy_timeout covers the rare moments another process (promo migrate, an
+// apikeys command beside a running server) holds the write lock. Reads go
+// through mmap, which spares copying pages into each connection's cache.
+var pragmas = []string{
+	"_pragma=busy_timeout(10000)",
+	"_pragma=foreign_keys(ON)",
+	"_pragma=synchronous(NORMAL)",
+	"_pragma=temp_store(MEMORY)",
+	"_pragma=mmap_size(268435456)",
+}
+
+// writerParams set the file's journal mode, which is persistent, and the
+// writer's cache and checkpoints. Every commit of a bulk insert appends the
+// pages of the key index it touched to the WAL; a checkpoint copies each
+// page back to the file once, however often it was appended. At 16000
+// pages (64 MB) rather than SQLite's 1000, a page goes back a few times per
+// million vouchers rather than at every commit: bulk inserts run a third
+// faster. journal_size_limit truncates the WAL file back to 64 MB after a
+// larger transaction. The 64 MB cache holds the hot part of a large key
+// index while it grows.
+var writerParams = []string{
+	"_journal_mode=WAL",
+	"_pragma=cache_size(-65536)",
+	"_pragma=wal_autocheckpoint(16000)",
+	"_pragma=journal_size_limit(67108864)",
+}
+
+// readerParams: query_only makes sure nothing writes but the writer.
+var readerParams = []string{
+	"_pragma=cache_size(-8192)",
+	"_query_only=1",
+}
+
+// readConns bounds the read pool: more connections than cores buys nothing
+// on a CPU-bound engine, and each has its own page cache.
+const readConns = 4
+
+// Open opens (creating it if needed) the database file at path, whose
+// directory must exist, and applies the migrations it lacks.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if strings.ContainsRune(path, '?') {
+		// The driver would read the rest as connection parameters.
+		return nil, fmt.Errorf("sqlite: open %s: a database path cannot contain '?'", path)
+	}
+	wdb, err := sql.Open("sqlite", dsn(path, writerParams...))
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	wdb.SetMaxOpenConns(1)
+	wconn, err := wdb.Conn(ctx)
+	if err != nil {
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	// The writer has switched the file to WAL (a persistent setting) before
+	// any reader connects, so readers never need to write to set it.
+	rdb, err := sql.Open("sqlite", dsn(path, readerParams...))
+	if err != nil {
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	rdb.SetMaxOpenConns(readConns)
+	rdb.SetMaxIdleConns(readConns)
+	rdb.SetConnMaxLifetime(0)
+	rdb.SetConnMaxIdleTime(0)
+
+	s := &Store{
+		wdb:    wdb,
+		rdb:    rdb,
+		wconn:  wconn,
+		wsem:   make(chan struct{}, 1),
+		wstmts: newStmtCache(wconn),
+		rstmts: newStmtCache(rdb),
+	}
+	s.reader = reader{c: stmtConn{s.rstmts}, s: s}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func dsn(path string, params ...string) string {
+	return path + "?" + strings.Join(append(slices.Clip(pragmas), params...), "&")
+}
+
+// Close closes the store. It runs PRAGMA optimize first, which SQLite asks
+// of long-lived connections so the planner's statistics stay current.
+func (s *Store) Close() error {
+	s.wstmts.close()
+	s.rstmts.close()
+	_, _ = s.wconn.ExecContext(context.Background(), "PRAGMA optimize")
+	err := errors.Join(s.rdb.Close(), s.wconn.Close(), s.wdb.Close())
+	if err != nil {
+		return fmt.Errorf("sqlite: close: %w", err)
+	}
+	return nil
+}
+
+// Ping reports whether both connections to the file work.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	if err := s.wconn.PingContext(ctx); err != nil {
+		return fmt.Errorf("sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection.
+// Updates take turns on it in Go, so SQLite never sees two at once, and
+// SQLITE_BUSY can only come from another process holding the file's write
+// lock, which busy_timeout and beginBusyRetries absorb. The transaction is
+// SQLite's, on the connection, so every statement fn runs through tx is in
+// it. fn must not call Update: it would wait for itself.
+func (s *Store) Update(ctx context.Context, fn func(tx promo.Tx) error) error {
+	select {
+	case s.wsem <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("sqlite: begin: %w", ctx.Err())
+	}
+	defer func() { <-s.wsem }()
+	if err := s.begin(ctx); err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if !done {
+			s.rollback()
+			if p := recover(); p != nil {
+				panic(p)
+			}
+		}
+	}()
+	if err := fn(&tx{reader{c: stmtConn{s.wstmts}, s: s}}); err != nil {
+		return err
+	}
+	done = true
+	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+		s.rollback()
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// beginBusyRetries bounds how often Update tries BEGIN IMMEDIATE again
+// after it timed out on another process's write lock.
+const beginBusyRetries = 3
+
+// begin starts a write transaction on the writer connection, which the
+// caller holds (wsem).
+func (s *Store) begin(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		_, err := s.wconn.ExecContext(ctx, "BEGIN IMMEDIATE")
+		if err == nil {
+			return nil
+		}
+		if !isBusy(err) || attempt == beginBusyRetries {
+			return fmt.Errorf("sqlite: begin: %w", err)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("sqlite: begin: %w", ctx.Err())
+		case <-time.After(time.Duration(attempt+1) * 50 * time.Millisecond):
+		}
+	}
+}
+
+// rollback ends the transaction on the writer connection, if SQLite has not
+// already: an interrupted statement (its context ended) can roll the whole
+// transaction back, and ROLLBACK then fails harmlessly.
+func (s *Store) rollback() {
+	_, _ = s.wconn.ExecContext(context.Background(), "ROLLBACK")
+}
+
+func sqliteCode(err error) int {
+	var e *sqlite.Error
+	if errors.As(err, &e) {
+		return e.Code()
+	}
+	return 0
+}
+
+func isBusy(err error) bool {
+	c := sqliteCode(err) & 0xff
+	return c == sqlite3.SQLITE_BUSY || c == sqlite3.SQLITE_LOCKED
+}
+
+// uniqueViolation returns the "table.column" a unique or primary key
+// constraint failed on, such as "campaigns.name".
+func uniqueViolation(err error) (string, bool) {
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+	default:
+		return "", false
+	}
+	// The message ends "UNIQUE constraint failed: table.column (2067)".
+	msg := err.Error()
+	const marker = "constraint failed: "
+	i := strings.LastIndex(msg, marker)
+	if i < 0 {
+		return "", true
+	}
+	col, _, _ := strings.Cut(msg[i+len(marker):], " ")
+	return col, true
+}
+
+// stmtCache prepares each query once, on the writer connection or on the
+// read pool (where database/sql prepares it again on each connection the
+// first time it runs there). Parsing is a large part of a small query's
+// cost in SQLite. The cache holds fixed SQL text and list queries, whose
+// shapes are few.
+type stmtCache struct {
+	db preparer
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+type preparer interface {
+	PrepareContext(ctx context.Context, query string) (*sql.Stmt, error)
+}
+
+func newStmtCache(db preparer) *stmtCache {
+	return &stmtCache{db: db, m: make(map[string]*sql.Stmt)}
+}
+
+func (c *stmtCache) get(ctx context.Context, query string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if st, ok := c.m[query]; ok {
+		return st, nil
+	}
+	st, err := c.db.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
+	c.m[query] = st
+	return st, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for q, st := range c.m {
+		st.Close()
+		delete(c.m, q)
+	}
+}
+
+// conn runs a reader's queries: on the read pool, or in the transaction
+// open on the writer connection.
+type conn interface {
+	exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	queryRow(ctx context.Context, query string, args ...any) scanner
+}
+
+type scanner interface{ Scan(dest ...any) error }
+
+// errRow is a row whose query could not even be prepared.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// stmtConn runs each query as a cached statement.
+type stmtConn struct{ stmts *stmtCache }
+
+func (c stmtConn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := c.stmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (c stmtConn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	st, err := c.stmts.get(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (c stmtConn) queryRow(ctx context.Context, query string, args ...any) scanner {
+	st, err := c.stmts.get(ctx, query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(ctx, args...)
+}
+
+// reader implements promo.Reader over a conn.
+type reader struct {
+	c conn
+	s *Store
+}
+
+// tx implements promo.Tx on the writer connection.
+type tx struct{ reader }
