@@ -30,6 +30,8 @@ Usage:
   promo <command> [arguments]
 
 Commands:
+  serve            serve the API
+  apikeys          create, list and revoke API keys
   codes generate   generate unique, unguessable codes
   codes check      say whether a code is well formed, and why not
   version          print the version
@@ -57,6 +59,10 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ExitOK
 	case "codes":
 		return runCodes(ctx, rest, stdout, stderr)
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "apikeys":
+		return runAPIKeys(ctx, rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "promo: unknown command %q\n\n%s", cmd, usage)
 		return ExitUsage

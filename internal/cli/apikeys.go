@@ -1,0 +1,115 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"promo/internal/engine"
+	"promo/internal/promo"
+)
+
+const apikeysUsage = `Usage:
+  promo apikeys create [--name NAME] [--json] [--data-dir DIR]
+  promo apikeys list [--json] [--data-dir DIR]
+  promo apikeys revoke APP_ID [--data-dir DIR]
+
+Manages the API keys of the store in the data directory; a running server
+sees changes within seconds. create prints the new key's token once: only
+its hash is stored.
+
+Environment: PROMO_DATA_DIR (the flag wins).
+`
+
+func runAPIKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, apikeysUsage)
+		return ExitUsage
+	}
+	cmd, args := args[0], args[1:]
+	switch cmd {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprint(stdout, apikeysUsage)
+		return ExitOK
+	case "create", "list", "revoke":
+	default:
+		fmt.Fprintf(stderr, "promo apikeys: unknown command %q\n\n%s", cmd, apikeysUsage)
+		return ExitUsage
+	}
+	fs := newFlagSet("promo apikeys "+cmd, apikeysUsage, stderr)
+	dataDir := setting(fs, "data-dir", "PROMO_DATA_DIR", defaultDataDir, "data directory")
+	asJSON := fs.Bool("json", false, "print JSON")
+	name := fs.String("name", "", "a name for the key (create)")
+	rest, err := parse(fs, args)
+	if err != nil {
+		return flagExit(err)
+	}
+	want := 0
+	if cmd == "revoke" {
+		want = 1
+	}
+	if len(rest) != want {
+		fmt.Fprint(stderr, apikeysUsage)
+		return ExitUsage
+	}
+	store, err := openStore(ctx, *dataDir)
+	if err != nil {
+		fmt.Fprintf(stderr, "promo apikeys: %v\n", err)
+		return ExitFailure
+	}
+	defer store.Close()
+	eng := engine.New(store, engine.Options{})
+	ctx = promo.NewContextWithAPIKey(ctx, "cli")
+	switch cmd {
+	case "create":
+		k, token, err := eng.CreateAPIKey(ctx, *name)
+		if err != nil {
+			fmt.Fprintf(stderr, "promo apikeys create: %v\n", err)
+			return ExitFailure
+		}
+		if *asJSON {
+			writeJSONLine(stdout, map[string]any{"app_id": k.ID, "token": token, "name": k.Name, "created_at": k.CreatedAt})
+		} else {
+			fmt.Fprintf(stdout, "X-App-Id:    %s\nX-App-Token: %s\nThe token is shown once; keep it secret.\n", k.ID, token)
+		}
+	case "list":
+		keys, err := store.APIKeys(ctx)
+		if err != nil {
+			fmt.Fprintf(stderr, "promo apikeys list: %v\n", err)
+			return ExitFailure
+		}
+		if *asJSON {
+			out := []map[string]any{}
+			for _, k := range keys {
+				out = append(out, map[string]any{"app_id": k.ID, "name": k.Name, "created_at": k.CreatedAt, "revoked_at": k.RevokedAt})
+			}
+			writeJSONLine(stdout, out)
+			break
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "APP ID\tNAME\tCREATED\tREVOKED")
+		for _, k := range keys {
+			revoked := "-"
+			if k.RevokedAt != nil {
+				revoked = k.RevokedAt.Format(time.RFC3339)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", k.ID, k.Name, k.CreatedAt.Format(time.RFC3339), revoked)
+		}
+		tw.Flush()
+	case "revoke":
+		if err := eng.RevokeAPIKey(ctx, rest[0]); err != nil {
+			fmt.Fprintf(stderr, "promo apikeys revoke: %v\n", err)
+			return ExitFailure
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", rest[0])
+	}
+	return ExitOK
+}
+
+func writeJSONLine(w io.Writer, v any) {
+	b, _ := json.Marshal(v)
+	fmt.Fprintf(w, "%s\n", b)
+}
