@@ -289,7 +289,7 @@ func editable(ctx context.Context, tx promo.Tx, idOrName string) (*promo.Campaig
 	}
 	if c.CreationStatus == promo.StatusInProgress || c.VouchersGenerationStatus == promo.StatusInProgress {
 		return nil, &promo.Error{Code: promo.ECampaignInProgress, Message: "Campaign is being generated",
-			Details: fmt.Sprintf("campaign %s is still making its codes; try again when its vouchers_generation_status is DONE", c.ID),
+			Details:    fmt.Sprintf("campaign %s is still making its codes; try again when its vouchers_generation_status is DONE", c.ID),
 			ResourceID: c.ID, ResourceType: "campaign"}
 	}
 	return c, nil

@@ -498,7 +498,9 @@ func TestImportCSVUpload(t *testing.T) {
 	if status != 202 {
 		t.Fatalf("importCSV: %d %s", status, body)
 	}
-	var res struct{ AsyncActionID string `json:"async_action_id"` }
+	var res struct {
+		AsyncActionID string `json:"async_action_id"`
+	}
 	json.Unmarshal([]byte(body), &res)
 	a := b.wait(t, res.AsyncActionID)
 	r := a["result"].(map[string]any)
