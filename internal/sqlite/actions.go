@@ -118,19 +118,21 @@ func (t *tx) UpdateAsyncAction(ctx context.Context, a *promo.AsyncAction) error 
 	return affected(res, "async_action", a.ID)
 }
 
+// claimableSQL finds the oldest claimable action. Its first condition is
+// the partial index's, word for word, so the queue is read from
+// async_actions_open and never from the whole history.
+const claimableSQL = `SELECT id FROM async_actions
+	WHERE status IN ('ENQUEUED', 'IN_PROGRESS') AND (status = 'ENQUEUED' OR lease_until < ?2)
+	ORDER BY created_at, rowid LIMIT 1`
+
 // ClaimAsyncAction takes the oldest claimable action: ENQUEUED, or
 // IN_PROGRESS under a lease that ended before now (its worker died). It
 // sets StartedAt the first time an action is taken. An IN_PROGRESS action
 // without a lease is someone's and is never taken.
 func (t *tx) ClaimAsyncAction(ctx context.Context, now, leaseUntil promo.Time) (*promo.AsyncAction, error) {
-	// The first condition is the partial index's, word for word, so the
-	// queue is read from async_actions_open.
 	a, err := scanAction(t.c.queryRow(ctx, `UPDATE async_actions
 		SET status = 'IN_PROGRESS', lease_until = ?1, started_at = coalesce(started_at, ?2)
-		WHERE id = (SELECT id FROM async_actions
-			WHERE status IN ('ENQUEUED', 'IN_PROGRESS')
-			AND (status = 'ENQUEUED' OR lease_until < ?2)
-			ORDER BY created_at, rowid LIMIT 1)
+		WHERE id = (`+claimableSQL+`)
 		RETURNING `+actionCols, leaseUntil.Millis(), now.Millis()))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, promo.Errorf(promo.ENotFound, "no async action is waiting")

@@ -373,6 +373,13 @@ func (t *tx) DeleteVoucher(ctx context.Context, id string) error {
 	return nil
 }
 
+// takeVoucherSQL reads the front of the pool. Its WHERE repeats the index's
+// condition word for word, which is how SQLite knows the partial index
+// holds every row the query wants (TestQueryPlans checks it does).
+const takeVoucherSQL = voucherSelect + `
+	WHERE v.campaign_seq = ? AND v.holder_id IS NULL AND v.publish_count = 0 AND v.active = 1
+	ORDER BY v.seq LIMIT 1`
+
 // TakeVoucher returns the campaign's lowest-seq voucher in the publication
 // pool, the front of the partial index vouchers_pool. It needs no lock: the
 // transaction began IMMEDIATE on the only writer connection, so no other
@@ -384,11 +391,7 @@ func (t *tx) TakeVoucher(ctx context.Context, campaignID string) (*promo.Voucher
 	if err != nil {
 		return nil, err
 	}
-	// The WHERE repeats the index's condition word for word, which is how
-	// SQLite knows the partial index holds every row the query wants.
-	v, err := scanVoucher(t.c.queryRow(ctx, voucherSelect+`
-		WHERE v.campaign_seq = ? AND v.holder_id IS NULL AND v.publish_count = 0 AND v.active = 1
-		ORDER BY v.seq LIMIT 1`, seq))
+	v, err := scanVoucher(t.c.queryRow(ctx, takeVoucherSQL, seq))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, promo.Errorf(promo.ENoVoucherSuitable, "campaign %s has no voucher left to publish", campaignID)
 	}
