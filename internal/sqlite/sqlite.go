@@ -27,14 +27,15 @@ var _ promo.Store = (*Store)(nil)
 type Store struct {
 	reader // reads outside transactions, on the read pool
 
-	wdb   *sql.DB
-	rdb   *sql.DB
-	wconn *sql.Conn // the writer connection, held for the store's life
-	// wsem is held by the running Update: a channel rather than a mutex so
-	// that a waiting Update gives up when its context ends.
-	wsem   chan struct{}
-	wstmts *stmtCache
-	rstmts *stmtCache
+	wdb       *sql.DB
+	rdb       *sql.DB
+	wconn     *sql.Conn     // the writer connection, held for the store's life
+	updates   chan *update  // Updates waiting for the writer
+	closing   chan struct{} // closed by Close
+	written   chan struct{} // closed when the writer has stopped
+	closeOnce sync.Once
+	wstmts    *stmtCache
+	rstmts    *stmtCache
 }
 
 // The pragmas of every connection. WAL with synchronous=NORMAL keeps every
@@ -109,14 +110,17 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	rdb.SetConnMaxIdleTime(0)
 
 	s := &Store{
-		wdb:    wdb,
-		rdb:    rdb,
-		wconn:  wconn,
-		wsem:   make(chan struct{}, 1),
-		wstmts: newStmtCache(wconn),
-		rstmts: newStmtCache(rdb),
+		wdb:     wdb,
+		rdb:     rdb,
+		wconn:   wconn,
+		updates: make(chan *update),
+		closing: make(chan struct{}),
+		written: make(chan struct{}),
+		wstmts:  newStmtCache(wconn),
+		rstmts:  newStmtCache(rdb),
 	}
 	s.reader = reader{c: stmtConn{s.rstmts}, s: s}
+	go s.write()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -131,6 +135,8 @@ func dsn(path string, params ...string) string {
 // Close closes the store. It runs PRAGMA optimize first, which SQLite asks
 // of long-lived connections so the planner's statistics stay current.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	<-s.written // no transaction is open on the writer connection now
 	s.wstmts.close()
 	s.rstmts.close()
 	_, _ = s.wconn.ExecContext(context.Background(), "PRAGMA optimize")
@@ -152,40 +158,200 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Update runs fn in a BEGIN IMMEDIATE transaction on the writer connection.
-// Updates take turns on it in Go, so SQLite never sees two at once, and
-// SQLITE_BUSY can only come from another process holding the file's write
-// lock, which busy_timeout and beginBusyRetries absorb. The transaction is
-// SQLite's, on the connection, so every statement fn runs through tx is in
-// it. fn must not call Update: it would wait for itself.
+// Update runs fn in a transaction on the writer connection. Updates take
+// turns on it in Go, so SQLite never sees two at once, and SQLITE_BUSY can
+// only come from another process holding the file's write lock, which
+// busy_timeout and beginBusyRetries absorb.
+//
+// Updates that queue while another commits are committed together (group
+// commit): the writer runs each waiting fn in turn inside one BEGIN
+// IMMEDIATE transaction, each in a savepoint of its own, and commits once.
+// A commit writes every page its transaction changed to the WAL, and
+// concurrent small writes (publications) share most of their pages, so a
+// group of them costs about one commit. Each fn is still atomic and
+// isolated: one that fails or panics is rolled back to its savepoint and
+// the others go on; Update returns only after the group's COMMIT, so
+// nothing is acknowledged before it is durable. fn runs on the writer's
+// goroutine; its statements keep ctx's values but not its cancellation
+// (see groupConn). fn must not call Update: it
+// would wait for itself.
 func (s *Store) Update(ctx context.Context, fn func(tx promo.Tx) error) error {
+	req := &update{ctx: ctx, fn: fn, done: make(chan updateResult, 1)}
 	select {
-	case s.wsem <- struct{}{}:
+	case s.updates <- req:
+	case <-s.closing:
+		return errClosed
 	case <-ctx.Done():
 		return fmt.Errorf("sqlite: begin: %w", ctx.Err())
 	}
-	defer func() { <-s.wsem }()
-	if err := s.begin(ctx); err != nil {
-		return err
+	res := <-req.done
+	if res.panicked != nil {
+		panic(res.panicked)
 	}
-	done := false
-	defer func() {
-		if !done {
-			s.rollback()
-			if p := recover(); p != nil {
-				panic(p)
+	return res.err
+}
+
+var errClosed = errors.New("sqlite: the store is closed")
+
+// update is one Update waiting for the writer.
+type update struct {
+	ctx  context.Context
+	fn   func(tx promo.Tx) error
+	done chan updateResult
+}
+
+type updateResult struct {
+	err      error
+	panicked any
+}
+
+// maxGroup bounds the Updates one transaction commits together.
+const maxGroup = 64
+
+// write is the writer: it takes the waiting Updates, up to maxGroup, and
+// commits them as one transaction, until the store closes.
+func (s *Store) write() {
+	defer close(s.written)
+	group := make([]*update, 0, maxGroup)
+	for {
+		select {
+		case <-s.closing:
+			return
+		case u := <-s.updates:
+			group = append(group[:0], u)
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case u := <-s.updates:
+				group = append(group, u)
+			default:
+				break more
 			}
 		}
-	}()
-	if err := fn(&tx{reader{c: stmtConn{s.wstmts}, s: s}}); err != nil {
-		return err
+		s.commitGroup(group)
 	}
-	done = true
-	if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+}
+
+// commitGroup runs a group of Updates in one transaction and answers each.
+func (s *Store) commitGroup(group []*update) {
+	results := make([]updateResult, len(group))
+	answer := func() {
+		for i, u := range group {
+			u.done <- results[i]
+		}
+	}
+	live := 0
+	for i, u := range group {
+		if err := u.ctx.Err(); err != nil {
+			results[i].err = fmt.Errorf("sqlite: begin: %w", err)
+			continue
+		}
+		live++
+	}
+	if live == 0 {
+		answer()
+		return
+	}
+	ctx := context.Background()
+	if err := s.begin(ctx); err != nil {
+		for i := range results {
+			if results[i].err == nil {
+				results[i].err = err
+			}
+		}
+		answer()
+		return
+	}
+	t := &tx{reader{c: groupConn{stmtConn{s.wstmts}}, s: s}}
+	ok := 0
+	for i, u := range group {
+		if results[i].err != nil {
+			continue
+		}
+		if _, err := s.wconn.ExecContext(ctx, "SAVEPOINT u"); err != nil {
+			results[i].err = fmt.Errorf("sqlite: savepoint: %w", err)
+			s.abortGroup(group, results)
+			answer()
+			return
+		}
+		results[i] = runUpdate(t, u.fn)
+		if err := u.ctx.Err(); err != nil && results[i].err == nil && results[i].panicked == nil {
+			// The caller gave up while fn ran: keep nothing of it.
+			results[i].err = fmt.Errorf("sqlite: %w", err)
+		}
+		if results[i].err == nil && results[i].panicked == nil {
+			_, err := s.wconn.ExecContext(ctx, "RELEASE u")
+			if err != nil {
+				results[i].err = fmt.Errorf("sqlite: release: %w", err)
+				s.abortGroup(group, results)
+				answer()
+				return
+			}
+			ok++
+			continue
+		}
+		// Undo this Update alone. If SQLite has already ended the whole
+		// transaction (it does on some errors), the group cannot go on.
+		if _, err := s.wconn.ExecContext(ctx, "ROLLBACK TO u"); err != nil {
+			s.abortGroup(group, results)
+			answer()
+			return
+		}
+		_, _ = s.wconn.ExecContext(ctx, "RELEASE u")
+	}
+	if ok > 0 {
+		if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
+			s.rollback()
+			for i := range results {
+				if results[i].err == nil && results[i].panicked == nil {
+					results[i].err = fmt.Errorf("sqlite: commit: %w", err)
+				}
+			}
+		}
+	} else {
 		s.rollback()
-		return fmt.Errorf("sqlite: commit: %w", err)
 	}
-	return nil
+	answer()
+}
+
+// abortGroup rolls a group's transaction back: every Update of it that had
+// succeeded fails, as nothing of it is kept.
+func (s *Store) abortGroup(group []*update, results []updateResult) {
+	s.rollback()
+	for i := range group {
+		if results[i].err == nil && results[i].panicked == nil {
+			results[i].err = errors.New("sqlite: the transaction was rolled back with another update of its group; nothing was written")
+		}
+	}
+}
+
+// runUpdate runs fn, turning a panic into a result to re-raise in the
+// caller's goroutine.
+func runUpdate(t *tx, fn func(tx promo.Tx) error) (res updateResult) {
+	defer func() {
+		if p := recover(); p != nil {
+			res = updateResult{panicked: p}
+		}
+	}()
+	return updateResult{err: fn(t)}
+}
+
+// groupConn runs a group's statements without their contexts'
+// cancellation: SQLite answers an interrupted write by rolling back the
+// transaction, which holds the other Updates of the group too.
+type groupConn struct{ c stmtConn }
+
+func (g groupConn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return g.c.exec(context.WithoutCancel(ctx), query, args...)
+}
+
+func (g groupConn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return g.c.query(context.WithoutCancel(ctx), query, args...)
+}
+
+func (g groupConn) queryRow(ctx context.Context, query string, args ...any) scanner {
+	return g.c.queryRow(context.WithoutCancel(ctx), query, args...)
 }
 
 // beginBusyRetries bounds how often Update tries BEGIN IMMEDIATE again
@@ -193,7 +359,7 @@ func (s *Store) Update(ctx context.Context, fn func(tx promo.Tx) error) error {
 const beginBusyRetries = 3
 
 // begin starts a write transaction on the writer connection, which the
-// caller holds (wsem).
+// writer goroutine owns.
 func (s *Store) begin(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		_, err := s.wconn.ExecContext(ctx, "BEGIN IMMEDIATE")
