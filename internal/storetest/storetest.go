@@ -82,7 +82,9 @@ func (b *bundle) atPtr(sec int) *promo.Time {
 	return &v
 }
 
-// update runs fn in an Update and fails the test on an error.
+// update runs fn in an Update and fails the test on an error. fn itself
+// must not fail the test (t.Fatal): a store may run it on a goroutine of
+// its own. It returns an error instead.
 func (b *bundle) update(t *testing.T, fn func(tx promo.Tx) error) {
 	t.Helper()
 	if err := b.s.Update(b.ctx, fn); err != nil {
@@ -376,21 +378,19 @@ func testTier(t *testing.T, b *bundle) {
 	}
 	sameJSON(t, "tier", got, second)
 
+	var tiers, none []*promo.Tier
 	b.update(t, func(tx promo.Tx) error {
-		ts, err := tx.Tiers(b.ctx, c.ID)
-		if err != nil {
+		var err error
+		if tiers, err = tx.Tiers(b.ctx, c.ID); err != nil {
 			return err
 		}
-		sameJSON(t, "tiers", ts, []*promo.Tier{first, second})
-		ts, err = tx.Tiers(b.ctx, "camp_missing")
-		if err != nil {
-			return err
-		}
-		if len(ts) != 0 {
-			t.Errorf("a missing campaign has tiers %v", ts)
-		}
-		return nil
+		none, err = tx.Tiers(b.ctx, "camp_missing")
+		return err
 	})
+	sameJSON(t, "tiers", tiers, []*promo.Tier{first, second})
+	if len(none) != 0 {
+		t.Errorf("a missing campaign has tiers %v", none)
+	}
 
 	_, err = b.s.Tier(b.ctx, second.ID+100)
 	wantCode(t, err, promo.ENotFound)
@@ -552,10 +552,10 @@ func testInsertVouchersDuplicates(t *testing.T, b *bundle) {
 
 func testInsertVouchersNoCampaign(t *testing.T, b *bundle) {
 	_, tier := b.campaign(t, "Real", 1)
-	v := b.tierVoucher(t, tier, "LOST-1", 2)
-	v.CampaignID = "camp_missing"
+	fine, lost := b.tierVoucher(t, tier, "FINE-1", 2), b.tierVoucher(t, tier, "LOST-1", 2)
+	lost.CampaignID = "camp_missing"
 	wantCode(t, b.updateErr(func(tx promo.Tx) error {
-		_, err := tx.InsertVouchers(b.ctx, []*promo.Voucher{b.tierVoucher(t, tier, "FINE-1", 2), v})
+		_, err := tx.InsertVouchers(b.ctx, []*promo.Voucher{fine, lost})
 		return err
 	}), promo.ENotFound)
 	// The whole Update rolled back.
@@ -846,13 +846,14 @@ func testUpdateRollsBack(t *testing.T, b *bundle) {
 	v := b.tierVoucher(t, tier, "RB-1", 2)
 	b.insert(t, v)
 
+	temps := []*promo.Voucher{nil, b.tierVoucher(t, tier, "RB-TEMP-1", 3), b.tierVoucher(t, tier, "RB-TEMP-2", 3), b.tierVoucher(t, tier, "RB-TEMP-3", 3)}
 	// Every kind of write, then an error or a panic.
 	writes := func(tx promo.Tx, n int) error {
 		name := fmt.Sprintf("Temp %d", n)
 		if err := tx.CreateCampaign(b.ctx, b.newCampaign(name, 3)); err != nil {
 			return err
 		}
-		if _, err := tx.InsertVouchers(b.ctx, []*promo.Voucher{b.tierVoucher(t, tier, fmt.Sprintf("RB-TEMP-%d", n), 3)}); err != nil {
+		if _, err := tx.InsertVouchers(b.ctx, []*promo.Voucher{temps[n]}); err != nil {
 			return err
 		}
 		u := *v
@@ -883,7 +884,7 @@ func testUpdateRollsBack(t *testing.T, b *bundle) {
 		}()
 		b.s.Update(b.ctx, func(tx promo.Tx) error {
 			if err := writes(tx, 2); err != nil {
-				t.Error(err)
+				return err // the test fails: nothing was recovered
 			}
 			panic("boom")
 		})
