@@ -265,3 +265,69 @@ func TestUpdateCanceled(t *testing.T) {
 		t.Fatalf("the Update after a canceled one: %v", err)
 	}
 }
+
+// TestGroupedUpdatesStayApart queues Updates that succeed, fail and panic
+// behind one that holds the writer, so that they commit as groups in some
+// order, and checks that each kept its writes or lost them alone.
+func TestGroupedUpdatesStayApart(t *testing.T) {
+	s := openStore(t, filepath.Join(t.TempDir(), "promo.db"))
+	ctx := t.Context()
+	create := func(tx promo.Tx, name string) error {
+		return tx.CreateCampaign(ctx, &promo.Campaign{Name: name, CampaignType: promo.CampaignDiscountCoupons,
+			Type: promo.CampaignStatic, CreatedAt: promo.NewTime(time.Now())})
+	}
+	holding, release := make(chan struct{}), make(chan struct{})
+	go s.Update(ctx, func(tx promo.Tx) error {
+		close(holding)
+		<-release
+		return create(tx, "holder")
+	})
+	<-holding
+
+	const n = 30
+	errFail := errors.New("failed on purpose")
+	outcomes := make([]any, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			defer func() {
+				if p := recover(); p != nil {
+					outcomes[i] = p
+				}
+			}()
+			err := s.Update(ctx, func(tx promo.Tx) error {
+				if err := create(tx, fmt.Sprintf("C%d", i)); err != nil {
+					return err
+				}
+				switch i % 3 {
+				case 1:
+					return errFail
+				case 2:
+					panic(i)
+				}
+				return nil
+			})
+			outcomes[i] = err
+		})
+	}
+	close(release)
+	wg.Wait()
+
+	for i := range n {
+		_, err := s.Campaign(ctx, fmt.Sprintf("C%d", i))
+		switch i % 3 {
+		case 0:
+			if outcomes[i] != nil || err != nil {
+				t.Errorf("update %d returned %v and its campaign reads %v; want both kept", i, outcomes[i], err)
+			}
+		case 1:
+			if outcomes[i] != errFail || promo.ErrorCode(err) != promo.ENotFound {
+				t.Errorf("update %d returned %v and its campaign reads %v; want fn's error and nothing kept", i, outcomes[i], err)
+			}
+		case 2:
+			if outcomes[i] != i || promo.ErrorCode(err) != promo.ENotFound {
+				t.Errorf("update %d ended with %v and its campaign reads %v; want its panic and nothing kept", i, outcomes[i], err)
+			}
+		}
+	}
+}
