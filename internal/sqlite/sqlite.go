@@ -165,16 +165,16 @@ func (s *Store) Ping(ctx context.Context) error {
 //
 // Updates that queue while another commits are committed together (group
 // commit): the writer runs each waiting fn in turn inside one BEGIN
-// IMMEDIATE transaction, each in a savepoint of its own, and commits once.
-// A commit writes every page its transaction changed to the WAL, and
-// concurrent small writes (publications) share most of their pages, so a
-// group of them costs about one commit. Each fn is still atomic and
-// isolated: one that fails or panics is rolled back to its savepoint and
-// the others go on; Update returns only after the group's COMMIT, so
-// nothing is acknowledged before it is durable. fn runs on the writer's
-// goroutine; its statements keep ctx's values but not its cancellation
-// (see groupConn). fn must not call Update: it
-// would wait for itself.
+// IMMEDIATE transaction, each after the first in a savepoint of its own,
+// and commits once. A commit writes every page its transaction changed to
+// the WAL, and concurrent small writes (publications) share most of their
+// pages, so a group of them costs about one commit. Each fn is still
+// atomic and isolated: one that fails or panics is rolled back alone (to
+// its savepoint, or with the transaction when it came first) and the
+// others go on; Update returns only after the group's COMMIT, so nothing
+// is acknowledged before it is durable. fn runs on the writer's goroutine;
+// its statements keep ctx's values but not its cancellation (see
+// groupConn). fn must not call Update: it would wait for itself.
 func (s *Store) Update(ctx context.Context, fn func(tx promo.Tx) error) error {
 	req := &update{ctx: ctx, fn: fn, done: make(chan updateResult, 1)}
 	select {
