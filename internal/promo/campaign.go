@@ -89,8 +89,10 @@ type CodeConfig struct {
 	codegen.Config
 }
 
-// MarshalJSON shows the resolved config: the charset's characters, the
-// pattern and the number of random characters as length.
+// MarshalJSON shows every field, empty or not, as the reference does. The
+// engine stores configs resolved (codegen's Format.Config), so what shows is
+// the charset's characters, the pattern and the random characters' count as
+// length. Reading uses codegen.Config's own JSON tags, which match.
 func (c CodeConfig) MarshalJSON() ([]byte, error) {
 	type shown struct {
 		Length    int    `json:"length"`
