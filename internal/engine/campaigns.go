@@ -515,18 +515,10 @@ func (e *Engine) AddVouchers(ctx context.Context, idOrName string, count int64, 
 func (e *Engine) AddVoucherWithCode(ctx context.Context, idOrName, code string, in *TemplateInput) (*promo.Voucher, error) {
 	var v *promo.Voucher
 	err := e.store.Update(ctx, func(tx promo.Tx) error {
-		c, err := editable(ctx, tx, idOrName)
+		c, tier, err := codeTaker(ctx, tx, idOrName)
 		if err != nil {
 			return err
 		}
-		if c.Type == promo.CampaignStandalone {
-			return invalid(promo.EInvalidCampaign, "a STANDALONE campaign has one code")
-		}
-		tiers, err := tx.Tiers(ctx, c.ID)
-		if err != nil {
-			return err
-		}
-		tier := tiers[0]
 		own := in != nil && (in.Metadata != nil || in.Redemption != nil || in.Category != nil || in.AdditionalInfo != nil)
 		if own {
 			tier = &promo.Tier{ID: tier.ID, CampaignID: c.ID, Template: tier.Template}
@@ -538,6 +530,24 @@ func (e *Engine) AddVoucherWithCode(ctx context.Context, idOrName, code string, 
 		return err
 	})
 	return v, err
+}
+
+// codeTaker returns a campaign that can take more codes, and its first
+// tier, whose template is the campaign's own; ENotFound,
+// ECampaignInProgress, EInvalidCampaign for a STANDALONE campaign.
+func codeTaker(ctx context.Context, tx promo.Tx, idOrName string) (*promo.Campaign, *promo.Tier, error) {
+	c, err := editable(ctx, tx, idOrName)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Type == promo.CampaignStandalone {
+		return nil, nil, invalid(promo.EInvalidCampaign, "a STANDALONE campaign has one code")
+	}
+	tiers, err := tx.Tiers(ctx, c.ID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, tiers[0], nil
 }
 
 // insertOne inserts one voucher with a given code in a campaign's tier;

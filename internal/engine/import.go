@@ -67,18 +67,11 @@ func (e *Engine) Import(ctx context.Context, idOrName string, items []ImportItem
 			typ = promo.ActionVoucherCSV
 		}
 		if idOrName != "" {
-			c, err := editable(ctx, tx, idOrName)
+			c, tier, err := codeTaker(ctx, tx, idOrName)
 			if err != nil {
 				return err
 			}
-			if c.Type == promo.CampaignStandalone {
-				return invalid(promo.EInvalidCampaign, "a STANDALONE campaign has one code")
-			}
-			tiers, err := tx.Tiers(ctx, c.ID)
-			if err != nil {
-				return err
-			}
-			p.CampaignID, p.TierID = c.ID, tiers[0].ID
+			p.CampaignID, p.TierID = c.ID, tier.ID
 			typ = promo.ActionCampaignImport
 			if csv {
 				typ = promo.ActionCampaignCSV
