@@ -233,3 +233,65 @@ func (p *Percent) UnmarshalJSON(b []byte) error {
 	*p = Percent(w*100 + fv)
 	return nil
 }
+
+// Clone returns a copy of t that shares nothing mutable with it: its
+// pointers point to copies, and its metadata is copied down to nested maps
+// and slices.
+func (t VoucherTemplate) Clone() VoucherTemplate {
+	c := t
+	if t.Discount != nil {
+		d := *t.Discount
+		c.Discount = &d
+	}
+	if t.Redemption.Quantity != nil {
+		q := *t.Redemption.Quantity
+		c.Redemption.Quantity = &q
+	}
+	if t.CodeConfig != nil {
+		cc := *t.CodeConfig
+		c.CodeConfig = &cc
+	}
+	if t.StartDate != nil {
+		s := *t.StartDate
+		c.StartDate = &s
+	}
+	if t.ExpirationDate != nil {
+		e := *t.ExpirationDate
+		c.ExpirationDate = &e
+	}
+	c.Metadata = t.Metadata.Clone()
+	return c
+}
+
+// Clone returns a deep copy of m: nested maps and slices, as JSON decoding
+// makes them, are copied too.
+func (m Metadata) Clone() Metadata {
+	if m == nil {
+		return nil
+	}
+	c := make(Metadata, len(m))
+	for k, v := range m {
+		c[k] = cloneValue(v)
+	}
+	return c
+}
+
+func cloneValue(v any) any {
+	switch v := v.(type) {
+	case map[string]any:
+		c := make(map[string]any, len(v))
+		for k, e := range v {
+			c[k] = cloneValue(e)
+		}
+		return c
+	case Metadata:
+		return v.Clone()
+	case []any:
+		c := make([]any, len(v))
+		for i, e := range v {
+			c[i] = cloneValue(e)
+		}
+		return c
+	}
+	return v
+}
