@@ -29,10 +29,12 @@ type Store struct {
 
 	wdb       *sql.DB
 	rdb       *sql.DB
+	cdb       *sql.DB       // the checkpointer's connection
 	wconn     *sql.Conn     // the writer connection, held for the store's life
 	updates   chan *update  // Updates waiting for the writer
 	closing   chan struct{} // closed by Close
 	written   chan struct{} // closed when the writer has stopped
+	ckpted    chan struct{} // closed when the checkpointer has stopped
 	closeOnce sync.Once
 	wstmts    *stmtCache
 	rstmts    *stmtCache
@@ -54,20 +56,26 @@ var pragmas = []string{
 }
 
 // writerParams set the file's journal mode, which is persistent, and the
-// writer's cache and checkpoints. Every commit of a bulk insert appends the
-// pages of the key index it touched to the WAL; a checkpoint copies each
-// page back to the file once, however often it was appended. At 16000
-// pages (64 MB) rather than SQLite's 1000, a page goes back a few times per
-// million vouchers rather than at every commit: bulk inserts run a third
-// faster. journal_size_limit truncates the WAL file back to 64 MB after a
-// larger transaction. The 64 MB cache holds the hot part of a large key
-// index while it grows.
+// writer's cache. The writer never checkpoints (wal_autocheckpoint(0)): a
+// checkpoint in the committing connection stalls every Update queued behind
+// it, tens of milliseconds for a large WAL, which was most of the tail
+// latency of publications. The checkpointer goroutine does it instead, on a
+// connection of its own (see checkpoint). journal_size_limit truncates the
+// WAL file back to 64 MB once it has been checkpointed and restarted. The
+// 64 MB cache holds the hot part of a large key index while it grows.
 var writerParams = []string{
 	"_journal_mode=WAL",
 	"_pragma=cache_size(-65536)",
-	"_pragma=wal_autocheckpoint(16000)",
+	"_pragma=wal_autocheckpoint(0)",
 	"_pragma=journal_size_limit(67108864)",
 }
+
+// checkpointEvery is how often the checkpointer copies the WAL back into
+// the database file. Each page goes back once per interval however often
+// it was written in it, so bulk inserts, which rewrite the same index pages
+// at every commit, lose little to it; and the WAL stays small enough for
+// readers to search quickly.
+const checkpointEvery = 2 * time.Second
 
 // readerParams: query_only makes sure nothing writes but the writer.
 var readerParams = []string{
@@ -104,6 +112,16 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		wdb.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	// The checkpointer's connection needs no cache: a checkpoint copies
+	// frames from the WAL to the file without the page cache.
+	cdb, err := sql.Open("sqlite", dsn(path, "_pragma=cache_size(-512)"))
+	if err != nil {
+		rdb.Close()
+		wconn.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	cdb.SetMaxOpenConns(1)
 	rdb.SetMaxOpenConns(readConns)
 	rdb.SetMaxIdleConns(readConns)
 	rdb.SetConnMaxLifetime(0)
@@ -112,15 +130,18 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	s := &Store{
 		wdb:     wdb,
 		rdb:     rdb,
+		cdb:     cdb,
 		wconn:   wconn,
 		updates: make(chan *update),
 		closing: make(chan struct{}),
 		written: make(chan struct{}),
+		ckpted:  make(chan struct{}),
 		wstmts:  newStmtCache(wconn),
 		rstmts:  newStmtCache(rdb),
 	}
 	s.reader = reader{c: stmtConn{s.rstmts}, s: s}
 	go s.write()
+	go s.checkpoint()
 	if err := s.migrate(ctx); err != nil {
 		s.Close()
 		return nil, err
@@ -137,14 +158,36 @@ func dsn(path string, params ...string) string {
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	<-s.written // no transaction is open on the writer connection now
+	<-s.ckpted
 	s.wstmts.close()
 	s.rstmts.close()
 	_, _ = s.wconn.ExecContext(context.Background(), "PRAGMA optimize")
-	err := errors.Join(s.rdb.Close(), s.wconn.Close(), s.wdb.Close())
+	err := errors.Join(s.rdb.Close(), s.cdb.Close(), s.wconn.Close(), s.wdb.Close())
 	if err != nil {
 		return fmt.Errorf("sqlite: close: %w", err)
 	}
 	return nil
+}
+
+// checkpoint runs a PASSIVE checkpoint every checkpointEvery until the
+// store closes. PASSIVE never waits for readers or the writer: it copies
+// what no reader still needs from the WAL, and the next write transaction
+// after a complete one starts the WAL over. The last connection to close
+// checkpoints the rest.
+func (s *Store) checkpoint() {
+	defer close(s.ckpted)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-t.C:
+		}
+		// A failure (the disk is full, say) leaves the frames in the WAL,
+		// where they are as safe; the next tick tries again.
+		_, _ = s.cdb.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+	}
 }
 
 // Ping reports whether both connections to the file work.
