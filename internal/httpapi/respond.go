@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"promo/internal/promo"
 )
@@ -85,11 +86,26 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeJSON(w, status, body)
 }
 
+// buffers recycles response buffers: a response is encoded whole before it
+// is sent, so that an encoding error can still become a 500.
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBuffer returns buf to buffers, unless a large response grew it: the
+// pool would keep that memory alive for small ones.
+func putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() > 64<<10 {
+		return
+	}
+	buf.Reset()
+	buffers.Put(buf)
+}
+
 // writeJSON writes v as JSON with status. If v cannot be encoded, the client
 // gets a 500 envelope instead.
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := buffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		if rw, ok := w.(*responseWriter); ok {
@@ -103,7 +119,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		if rw, ok := w.(*responseWriter); ok {
 			requestID = rw.st.requestID
 		}
-		json.NewEncoder(&buf).Encode(errorBody{Code: status, Key: promo.EInternal, Message: "Internal error", RequestID: requestID})
+		json.NewEncoder(buf).Encode(errorBody{Code: status, Key: promo.EInternal, Message: "Internal error", RequestID: requestID})
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json; charset=utf-8")
