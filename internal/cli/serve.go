@@ -67,7 +67,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintf(stderr, "promo serve: unexpected argument %q\n", rest[0])
 		return ExitUsage
 	}
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	lw := newLogWriter(stderr)
+	defer lw.Close()
+	log := slog.New(slog.NewJSONHandler(lw, nil))
 	if err := serve(ctx, log, *addr, *dataDir, stdout); err != nil {
 		log.Error("promo serve stopped", "err", err)
 		return ExitFailure
