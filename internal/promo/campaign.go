@@ -30,16 +30,24 @@ const (
 
 // Campaign is a family of vouchers that share a template.
 type Campaign struct {
-	ID             string          `json:"id"`
-	Name           string          `json:"name"`
-	Description    string          `json:"description,omitempty"`
-	CampaignType   string          `json:"campaign_type"`
-	Type           string          `json:"type"`
-	Voucher        VoucherTemplate `json:"voucher"`
-	AutoJoin       bool            `json:"auto_join"`
-	JoinOnce       bool            `json:"join_once"`
-	StartDate      *Time           `json:"start_date,omitempty"`
-	ExpirationDate *Time           `json:"expiration_date,omitempty"`
+	ID           string          `json:"id"`
+	Name         string          `json:"name"`
+	Description  string          `json:"description,omitempty"`
+	CampaignType string          `json:"campaign_type"`
+	Type         string          `json:"type"`
+	Voucher      VoucherTemplate `json:"voucher"`
+	AutoJoin     bool            `json:"auto_join"`
+	JoinOnce     bool            `json:"join_once"`
+	// Exclusive campaigns' codes apply alone in a stacked request; Joint
+	// ones apply beside an exclusive one (see Stack).
+	Exclusive bool `json:"exclusive"`
+	Joint     bool `json:"joint"`
+	// RollbackRestoresQuantity makes a rollback give the redemption back
+	// to the code. Off by default: refund chaining (redeem, refund, redeem
+	// again) is a known fraud.
+	RollbackRestoresQuantity bool  `json:"rollback_restores_quantity"`
+	StartDate                *Time `json:"start_date,omitempty"`
+	ExpirationDate           *Time `json:"expiration_date,omitempty"`
 	// VouchersCount is the number of vouchers the campaign holds now.
 	VouchersCount            int64    `json:"vouchers_count"`
 	Active                   bool     `json:"active"`

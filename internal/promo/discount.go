@@ -516,3 +516,14 @@ func mulSat(a, b int64) int64 {
 	}
 	return a * b
 }
+
+// Clone returns a copy of b: discounts applied to the copy leave b as it
+// is, so a discount can be tried before it is kept.
+func (b *Basket) Clone() *Basket {
+	c := *b
+	c.left = slices.Clone(b.left)
+	c.free = slices.Clone(b.free)
+	c.itemOff = slices.Clone(b.itemOff)
+	c.orderOff = slices.Clone(b.orderOff)
+	return &c
+}

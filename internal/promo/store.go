@@ -139,6 +139,32 @@ type Reader interface {
 
 	Audit(ctx context.Context, f AuditFilter) ([]*AuditEntry, int64, error)
 
+	// Redemption returns a redemption or a rollback by ID; ENotFound.
+	Redemption(ctx context.Context, id string) (*Redemption, error)
+	// Redemptions lists redemptions and rollbacks, failed ones included.
+	Redemptions(ctx context.Context, f RedemptionFilter) ([]*Redemption, int64, error)
+	// Counter returns the sum of a scope's counters (see CounterCampaign)
+	// from day fromDay (Day) to now, or its all-time total when fromDay is
+	// AllTime; zero for a scope without redemptions.
+	Counter(ctx context.Context, scope string, fromDay int64) (Counter, error)
+	// Sessions returns the voucher's session locks that expire after now.
+	Sessions(ctx context.Context, voucherSeq int64, now Time) ([]*Session, error)
+	// Attempts lists attempts, newest first.
+	Attempts(ctx context.Context, f AttemptFilter) ([]*Attempt, int64, error)
+	// Idempotent returns the stored outcome of the API key's request with
+	// Idempotency-Key key; ENotFound.
+	Idempotent(ctx context.Context, apiKeyID, key string) (*IdempotentResult, error)
+
+	// ValidationRule returns a rule by ID; ENotFound.
+	ValidationRule(ctx context.Context, id string) (*ValidationRule, error)
+	ValidationRules(ctx context.Context, f ListParams) ([]*ValidationRule, int64, error)
+	// RuleAssignments lists assignments of a rule (ruleID), or to an object
+	// (objectID), or all of them when both are empty.
+	RuleAssignments(ctx context.Context, ruleID, objectID string, p ListParams) ([]*ValidationRuleAssignment, int64, error)
+	// RulesOf returns the rules assigned to any of the objects (campaign or
+	// voucher IDs), each once, in assignment order.
+	RulesOf(ctx context.Context, objectIDs ...string) ([]*ValidationRule, error)
+
 	// APIKey returns the key with ID id, revoked or not; ENotFound.
 	APIKey(ctx context.Context, id string) (*APIKey, error)
 	// APIKeys lists every key, oldest first.
@@ -221,6 +247,39 @@ type Tx interface {
 
 	// AppendAudit appends an entry and sets its ID.
 	AppendAudit(ctx context.Context, e *AuditEntry) error
+
+	// LockVoucher returns the voucher whose code has key key, locked until
+	// the transaction ends so that no concurrent transaction changes it;
+	// ENotFound.
+	LockVoucher(ctx context.Context, key string) (*Voucher, error)
+	// CreateRedemption stores a redemption or a rollback.
+	CreateRedemption(ctx context.Context, r *Redemption) error
+	// UpdateRedemption stores r's Status and RollbackID; ENotFound.
+	UpdateRedemption(ctx context.Context, r *Redemption) error
+	// AddCounters adds delta to the counters of scopes, for day and for
+	// AllTime.
+	AddCounters(ctx context.Context, day int64, delta Counter, scopes ...string) error
+	// PutSession stores a session lock, replacing the voucher's lock with
+	// the same key.
+	PutSession(ctx context.Context, s *Session) error
+	// DeleteSession deletes the voucher's lock with key, reporting whether
+	// there was one.
+	DeleteSession(ctx context.Context, voucherSeq int64, key string) (bool, error)
+	// AppendAttempts stores attempts.
+	AppendAttempts(ctx context.Context, as []*Attempt) error
+	// PutIdempotent stores the outcome of a request; EDuplicateFound when
+	// the key has one.
+	PutIdempotent(ctx context.Context, r *IdempotentResult) error
+
+	// CreateValidationRule stores a new rule.
+	CreateValidationRule(ctx context.Context, r *ValidationRule) error
+	// UpdateValidationRule stores r over the rule with r.ID; ENotFound.
+	UpdateValidationRule(ctx context.Context, r *ValidationRule) error
+	// DeleteValidationRule deletes a rule and its assignments; ENotFound.
+	DeleteValidationRule(ctx context.Context, id string) error
+	// CreateRuleAssignment stores an assignment; EDuplicateFound when the
+	// rule is assigned to the object already.
+	CreateRuleAssignment(ctx context.Context, a *ValidationRuleAssignment) error
 
 	// CreateAPIKey stores a new key; EDuplicateFound for a taken ID.
 	CreateAPIKey(ctx context.Context, k *APIKey) error

@@ -1,0 +1,440 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"promo/internal/promo"
+)
+
+const redemptionCols = `r.data, r.status, r.rollback_id`
+
+// scanRedemption reads a redemption: its JSON, with the columns that
+// change after it is written.
+func scanRedemption(sc scanner) (*promo.Redemption, error) {
+	var (
+		data     []byte
+		status   string
+		rollback sql.NullString
+	)
+	if err := sc.Scan(&data, &status, &rollback); err != nil {
+		return nil, err
+	}
+	var r promo.Redemption
+	if err := unmarshal(data, &r); err != nil {
+		return nil, err
+	}
+	r.Status, r.RollbackID = status, rollback.String
+	return &r, nil
+}
+
+// Redemption returns the redemption or rollback with ID id.
+func (r reader) Redemption(ctx context.Context, id string) (*promo.Redemption, error) {
+	red, err := scanRedemption(r.c.queryRow(ctx, `SELECT `+redemptionCols+` FROM redemptions r WHERE r.id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "redemption", id)
+	}
+	return red, nil
+}
+
+// Redemptions lists redemptions in the order they were written.
+func (r reader) Redemptions(ctx context.Context, f promo.RedemptionFilter) ([]*promo.Redemption, int64, error) {
+	var w where
+	if f.CampaignID != "" {
+		w.add("r.campaign_id = ?", f.CampaignID)
+	}
+	if f.CustomerID != "" {
+		w.add("r.customer_id = ?", f.CustomerID)
+	}
+	if f.VoucherID != "" {
+		seq, ok := promo.VoucherSeq(f.VoucherID)
+		if !ok {
+			return []*promo.Redemption{}, 0, nil
+		}
+		w.add("r.voucher_seq = ?", seq)
+	}
+	if f.Result != "" {
+		w.add("r.result = ?", f.Result)
+	}
+	if f.ParentID != "" {
+		w.add("r.parent_id = ?", f.ParentID)
+	}
+	w.created("r.created_at", f.Created)
+	total, err := r.count(ctx, "redemptions r", &w)
+	if err != nil {
+		return nil, 0, wrap(err, "list redemptions")
+	}
+	order, args := page(f.ListParams, "r.seq")
+	out, err := list(ctx, r, `SELECT `+redemptionCols+` FROM redemptions r`+w.String()+order, append(w.args, args...), scanRedemption)
+	if err != nil {
+		return nil, 0, wrap(err, "list redemptions")
+	}
+	return out, total, nil
+}
+
+// CreateRedemption stores a redemption or a rollback.
+func (t *tx) CreateRedemption(ctx context.Context, red *promo.Redemption) error {
+	data, err := marshal(red)
+	if err != nil {
+		return err
+	}
+	var voucherSeq any
+	if seq, ok := promo.VoucherSeq(red.VoucherID); ok {
+		voucherSeq = seq
+	}
+	_, err = t.c.exec(ctx, `INSERT INTO redemptions (id, object, parent_id, redemption_id, rollback_id, result, status,
+		voucher_seq, campaign_id, customer_id, created_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		red.ID, red.Object, nullString(red.ParentID), nullString(red.RedemptionID), nullString(red.RollbackID), red.Result, red.Status,
+		voucherSeq, nullString(red.CampaignID), nullString(red.CustomerID), red.Date.Millis(), data)
+	if _, ok := uniqueViolation(err); ok {
+		e := promo.Duplicate("redemption", red.ID)
+		e.Err = err
+		return e
+	}
+	return wrap(err, "create redemption")
+}
+
+// UpdateRedemption stores r's status and rollback.
+func (t *tx) UpdateRedemption(ctx context.Context, red *promo.Redemption) error {
+	res, err := t.c.exec(ctx, `UPDATE redemptions SET status = ?, rollback_id = ? WHERE id = ?`,
+		red.Status, nullString(red.RollbackID), red.ID)
+	if err != nil {
+		return wrap(err, "update redemption")
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap(err, "update redemption")
+	} else if n == 0 {
+		return promo.NotFound("redemption", red.ID)
+	}
+	return nil
+}
+
+// Counter returns a scope's counters from fromDay on, or all time.
+func (r reader) Counter(ctx context.Context, scope string, fromDay int64) (promo.Counter, error) {
+	var c promo.Counter
+	q := `SELECT count, amount, order_amount FROM redemption_counters WHERE scope = ? AND day = 0`
+	if fromDay != promo.AllTime {
+		q = `SELECT coalesce(sum(count), 0), coalesce(sum(amount), 0), coalesce(sum(order_amount), 0)
+			FROM redemption_counters WHERE scope = ? AND day >= ?`
+	}
+	err := r.c.queryRow(ctx, q, scope, fromDay).Scan(&c.Count, &c.Amount, &c.OrderAmount)
+	if err != nil && err != sql.ErrNoRows {
+		return c, wrap(err, "read counter")
+	}
+	return c, nil
+}
+
+// AddCounters adds delta to the counters of scopes for day and for all
+// time.
+func (t *tx) AddCounters(ctx context.Context, day int64, delta promo.Counter, scopes ...string) error {
+	days := []int64{day, promo.AllTime}
+	if day == promo.AllTime {
+		days = days[1:]
+	}
+	for _, s := range scopes {
+		for _, d := range days {
+			if _, err := t.c.exec(ctx, `INSERT INTO redemption_counters (scope, day, count, amount, order_amount) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (scope, day) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount,
+				order_amount = order_amount + excluded.order_amount`,
+				s, d, delta.Count, delta.Amount, delta.OrderAmount); err != nil {
+				return wrap(err, "add counters")
+			}
+		}
+	}
+	return nil
+}
+
+// Sessions returns the voucher's live session locks.
+func (r reader) Sessions(ctx context.Context, voucherSeq int64, now promo.Time) ([]*promo.Session, error) {
+	out, err := list(ctx, r, `SELECT voucher_seq, key, quantity, expires_at, created_at FROM sessions
+		WHERE voucher_seq = ? AND expires_at > ? ORDER BY created_at`, []any{voucherSeq, now.Millis()},
+		func(sc scanner) (*promo.Session, error) {
+			var s promo.Session
+			var expires, created int64
+			if err := sc.Scan(&s.VoucherSeq, &s.Key, &s.Quantity, &expires, &created); err != nil {
+				return nil, err
+			}
+			s.ExpiresAt, s.CreatedAt = promo.TimeFromMillis(expires), promo.TimeFromMillis(created)
+			return &s, nil
+		})
+	return out, wrap(err, "read sessions")
+}
+
+// PutSession stores a session lock, and drops the voucher's expired ones.
+func (t *tx) PutSession(ctx context.Context, s *promo.Session) error {
+	if _, err := t.c.exec(ctx, `DELETE FROM sessions WHERE voucher_seq = ? AND expires_at <= ?`, s.VoucherSeq, s.CreatedAt.Millis()); err != nil {
+		return wrap(err, "put session")
+	}
+	_, err := t.c.exec(ctx, `INSERT INTO sessions (voucher_seq, key, quantity, expires_at, created_at) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (voucher_seq, key) DO UPDATE SET quantity = excluded.quantity, expires_at = excluded.expires_at, created_at = excluded.created_at`,
+		s.VoucherSeq, s.Key, s.Quantity, s.ExpiresAt.Millis(), s.CreatedAt.Millis())
+	return wrap(err, "put session")
+}
+
+// DeleteSession deletes a session lock.
+func (t *tx) DeleteSession(ctx context.Context, voucherSeq int64, key string) (bool, error) {
+	res, err := t.c.exec(ctx, `DELETE FROM sessions WHERE voucher_seq = ? AND key = ?`, voucherSeq, key)
+	if err != nil {
+		return false, wrap(err, "delete session")
+	}
+	n, err := res.RowsAffected()
+	return n > 0, wrap(err, "delete session")
+}
+
+// LockVoucher returns the voucher with key key. The writer connection is
+// the only one that writes, so a voucher read in an Update cannot change
+// before it commits.
+func (t *tx) LockVoucher(ctx context.Context, key string) (*promo.Voucher, error) {
+	return t.VoucherByKey(ctx, key)
+}
+
+// Attempts lists attempts, newest first.
+func (r reader) Attempts(ctx context.Context, f promo.AttemptFilter) ([]*promo.Attempt, int64, error) {
+	var w where
+	if f.Key != "" {
+		w.add("a.key = ?", f.Key)
+	}
+	if f.CustomerID != "" {
+		w.add("a.customer_id = ?", f.CustomerID)
+	}
+	if f.ClientIP != "" {
+		w.add("a.client_ip = ?", f.ClientIP)
+	}
+	if f.Result != "" {
+		w.add("a.result = ?", f.Result)
+	}
+	w.created("a.created_at", f.Created)
+	total, err := r.count(ctx, "attempts a", &w)
+	if err != nil {
+		return nil, 0, wrap(err, "list attempts")
+	}
+	order, args := page(f.ListParams, "a.seq")
+	out, err := list(ctx, r, `SELECT a.data FROM attempts a`+w.String()+order, append(w.args, args...),
+		func(sc scanner) (*promo.Attempt, error) {
+			var data []byte
+			if err := sc.Scan(&data); err != nil {
+				return nil, err
+			}
+			var a promo.Attempt
+			return &a, unmarshal(data, &a)
+		})
+	if err != nil {
+		return nil, 0, wrap(err, "list attempts")
+	}
+	return out, total, nil
+}
+
+// AppendAttempts stores attempts.
+func (t *tx) AppendAttempts(ctx context.Context, as []*promo.Attempt) error {
+	for _, a := range as {
+		if a.ID == "" {
+			a.ID = promo.NewID(promo.PrefixAttempt)
+		}
+		data, err := marshal(a)
+		if err != nil {
+			return err
+		}
+		if _, err := t.c.exec(ctx, `INSERT INTO attempts (id, created_at, kind, result, key, customer_id, client_ip, data)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Time.Millis(), a.Kind, a.Result, nullString(a.Key),
+			nullString(a.CustomerID), nullString(a.ClientIP), data); err != nil {
+			return wrap(err, "append attempts")
+		}
+	}
+	return nil
+}
+
+// Idempotent returns the stored outcome of a request.
+func (r reader) Idempotent(ctx context.Context, apiKeyID, key string) (*promo.IdempotentResult, error) {
+	var (
+		res     promo.IdempotentResult
+		errJSON sql.NullString
+		created int64
+	)
+	err := r.c.queryRow(ctx, `SELECT api_key_id, key, hash, result, error, created_at FROM idempotency WHERE api_key_id = ? AND key = ?`,
+		apiKeyID, key).Scan(&res.APIKeyID, &res.Key, &res.Hash, &res.Result, &errJSON, &created)
+	if err != nil {
+		return nil, notFound(err, "idempotency_key", key)
+	}
+	res.CreatedAt = promo.TimeFromMillis(created)
+	if errJSON.Valid {
+		var e storedError
+		if err := unmarshal([]byte(errJSON.String), &e); err != nil {
+			return nil, err
+		}
+		res.Error = &promo.Error{Code: e.Code, Message: e.Message, Details: e.Details, ResourceID: e.ResourceID, ResourceType: e.ResourceType}
+	}
+	return &res, nil
+}
+
+// storedError is what an idempotent outcome keeps of an error: what its
+// client saw.
+type storedError struct {
+	Code         string `json:"code"`
+	Message      string `json:"message,omitempty"`
+	Details      string `json:"details,omitempty"`
+	ResourceID   string `json:"resource_id,omitempty"`
+	ResourceType string `json:"resource_type,omitempty"`
+}
+
+// PutIdempotent stores the outcome of a request.
+func (t *tx) PutIdempotent(ctx context.Context, res *promo.IdempotentResult) error {
+	var errJSON any
+	if e := res.Error; e != nil {
+		s, err := marshal(storedError{Code: e.Code, Message: e.Message, Details: e.Details, ResourceID: e.ResourceID, ResourceType: e.ResourceType})
+		if err != nil {
+			return err
+		}
+		errJSON = s
+	}
+	_, err := t.c.exec(ctx, `INSERT INTO idempotency (api_key_id, key, hash, result, error, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		res.APIKeyID, res.Key, res.Hash, res.Result, errJSON, res.CreatedAt.Millis())
+	if _, ok := uniqueViolation(err); ok {
+		e := promo.Duplicate("idempotency_key", res.Key)
+		e.Err = err
+		return e
+	}
+	return wrap(err, "put idempotent result")
+}
+
+// ValidationRule returns the rule with ID id.
+func (r reader) ValidationRule(ctx context.Context, id string) (*promo.ValidationRule, error) {
+	rule, err := scanRule(r.c.queryRow(ctx, `SELECT data FROM validation_rules WHERE id = ?`, id))
+	if err != nil {
+		return nil, notFound(err, "validation_rule", id)
+	}
+	return rule, nil
+}
+
+func scanRule(sc scanner) (*promo.ValidationRule, error) {
+	var data []byte
+	if err := sc.Scan(&data); err != nil {
+		return nil, err
+	}
+	var rule promo.ValidationRule
+	if err := unmarshal(data, &rule); err != nil {
+		return nil, err
+	}
+	return &rule, nil
+}
+
+// ValidationRules lists rules.
+func (r reader) ValidationRules(ctx context.Context, p promo.ListParams) ([]*promo.ValidationRule, int64, error) {
+	var w where
+	total, err := r.count(ctx, "validation_rules", &w)
+	if err != nil {
+		return nil, 0, wrap(err, "list validation rules")
+	}
+	order, args := page(p, "seq")
+	out, err := list(ctx, r, `SELECT data FROM validation_rules`+order, args, scanRule)
+	if err != nil {
+		return nil, 0, wrap(err, "list validation rules")
+	}
+	return out, total, nil
+}
+
+func scanAssignment(sc scanner) (*promo.ValidationRuleAssignment, error) {
+	var a promo.ValidationRuleAssignment
+	var created int64
+	if err := sc.Scan(&a.ID, &a.RuleID, &a.RelatedObjectType, &a.RelatedObjectID, &created); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = promo.TimeFromMillis(created)
+	return &a, nil
+}
+
+// RuleAssignments lists assignments.
+func (r reader) RuleAssignments(ctx context.Context, ruleID, objectID string, p promo.ListParams) ([]*promo.ValidationRuleAssignment, int64, error) {
+	var w where
+	if ruleID != "" {
+		w.add("rule_id = ?", ruleID)
+	}
+	if objectID != "" {
+		w.add("object_id = ?", objectID)
+	}
+	total, err := r.count(ctx, "rule_assignments", &w)
+	if err != nil {
+		return nil, 0, wrap(err, "list rule assignments")
+	}
+	order, args := page(p, "seq")
+	out, err := list(ctx, r, `SELECT id, rule_id, object_type, object_id, created_at FROM rule_assignments`+w.String()+order,
+		append(w.args, args...), scanAssignment)
+	if err != nil {
+		return nil, 0, wrap(err, "list rule assignments")
+	}
+	return out, total, nil
+}
+
+// RulesOf returns the rules assigned to any of objectIDs.
+func (r reader) RulesOf(ctx context.Context, objectIDs ...string) ([]*promo.ValidationRule, error) {
+	if len(objectIDs) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(objectIDs))
+	for i, id := range objectIDs {
+		args[i] = id
+	}
+	marks := strings.Repeat(", ?", len(objectIDs))[2:]
+	out, err := list(ctx, r, `SELECT r.data FROM validation_rules r WHERE r.id IN
+		(SELECT rule_id FROM rule_assignments WHERE object_id IN (`+marks+`)) ORDER BY r.seq`, args, scanRule)
+	return out, wrap(err, "read rules")
+}
+
+// CreateValidationRule stores a new rule.
+func (t *tx) CreateValidationRule(ctx context.Context, rule *promo.ValidationRule) error {
+	data, err := marshal(rule)
+	if err != nil {
+		return err
+	}
+	_, err = t.c.exec(ctx, `INSERT INTO validation_rules (id, created_at, data) VALUES (?, ?, ?)`, rule.ID, rule.CreatedAt.Millis(), data)
+	if _, ok := uniqueViolation(err); ok {
+		e := promo.Duplicate("validation_rule", rule.ID)
+		e.Err = err
+		return e
+	}
+	return wrap(err, "create validation rule")
+}
+
+// UpdateValidationRule stores a rule over the one with its ID.
+func (t *tx) UpdateValidationRule(ctx context.Context, rule *promo.ValidationRule) error {
+	data, err := marshal(rule)
+	if err != nil {
+		return err
+	}
+	res, err := t.c.exec(ctx, `UPDATE validation_rules SET data = ? WHERE id = ?`, data, rule.ID)
+	if err != nil {
+		return wrap(err, "update validation rule")
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap(err, "update validation rule")
+	} else if n == 0 {
+		return promo.NotFound("validation_rule", rule.ID)
+	}
+	return nil
+}
+
+// DeleteValidationRule deletes a rule; its assignments go with it.
+func (t *tx) DeleteValidationRule(ctx context.Context, id string) error {
+	res, err := t.c.exec(ctx, `DELETE FROM validation_rules WHERE id = ?`, id)
+	if err != nil {
+		return wrap(err, "delete validation rule")
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap(err, "delete validation rule")
+	} else if n == 0 {
+		return promo.NotFound("validation_rule", id)
+	}
+	return nil
+}
+
+// CreateRuleAssignment stores an assignment.
+func (t *tx) CreateRuleAssignment(ctx context.Context, a *promo.ValidationRuleAssignment) error {
+	_, err := t.c.exec(ctx, `INSERT INTO rule_assignments (id, rule_id, object_type, object_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		a.ID, a.RuleID, a.RelatedObjectType, a.RelatedObjectID, a.CreatedAt.Millis())
+	if _, ok := uniqueViolation(err); ok {
+		e := promo.Errorf(promo.EDuplicateFound, "validation rule %s is assigned to %s already", a.RuleID, a.RelatedObjectID)
+		e.ResourceID, e.ResourceType, e.Err = a.RelatedObjectID, a.RelatedObjectType, err
+		return e
+	}
+	return wrap(err, "create rule assignment")
+}
