@@ -30,19 +30,23 @@ type TemplateInput struct {
 // CampaignInput creates or updates a campaign. On update, nil and empty
 // fields keep their values.
 type CampaignInput struct {
-	Name           string         `json:"name"`
-	Description    *string        `json:"description"`
-	CampaignType   string         `json:"campaign_type"`
-	Type           string         `json:"type"`
-	JoinOnce       *bool          `json:"join_once"`
-	AutoJoin       *bool          `json:"auto_join"`
-	StartDate      *promo.Time    `json:"start_date"`
-	ExpirationDate *promo.Time    `json:"expiration_date"`
-	VouchersCount  int64          `json:"vouchers_count"`
-	Voucher        *TemplateInput `json:"voucher"`
-	Metadata       promo.Metadata `json:"metadata"`
-	Category       *string        `json:"category"`
-	Active         *bool          `json:"active"`
+	Name         string  `json:"name"`
+	Description  *string `json:"description"`
+	CampaignType string  `json:"campaign_type"`
+	Type         string  `json:"type"`
+	JoinOnce     *bool   `json:"join_once"`
+	AutoJoin     *bool   `json:"auto_join"`
+	Exclusive    *bool   `json:"exclusive"`
+	Joint        *bool   `json:"joint"`
+	// RollbackRestoresQuantity: see promo.Campaign.
+	RollbackRestoresQuantity *bool          `json:"rollback_restores_quantity"`
+	StartDate                *promo.Time    `json:"start_date"`
+	ExpirationDate           *promo.Time    `json:"expiration_date"`
+	VouchersCount            int64          `json:"vouchers_count"`
+	Voucher                  *TemplateInput `json:"voucher"`
+	Metadata                 promo.Metadata `json:"metadata"`
+	Category                 *string        `json:"category"`
+	Active                   *bool          `json:"active"`
 }
 
 // CampaignResult is a campaign and, when codes are being made for it, the
@@ -185,6 +189,9 @@ func (e *Engine) CreateCampaign(ctx context.Context, in CampaignInput) (*Campaig
 	}
 	c.JoinOnce = in.JoinOnce != nil && *in.JoinOnce
 	c.AutoJoin = in.AutoJoin != nil && *in.AutoJoin
+	c.Exclusive = in.Exclusive != nil && *in.Exclusive
+	c.Joint = in.Joint != nil && *in.Joint
+	c.RollbackRestoresQuantity = in.RollbackRestoresQuantity != nil && *in.RollbackRestoresQuantity
 	if err := in.Voucher.apply(&c.Voucher); err != nil {
 		return nil, err
 	}
@@ -341,6 +348,15 @@ func (e *Engine) UpdateCampaign(ctx context.Context, idOrName string, in Campaig
 		}
 		if in.JoinOnce != nil {
 			c.JoinOnce, changes["join_once"] = *in.JoinOnce, *in.JoinOnce
+		}
+		if in.Exclusive != nil {
+			c.Exclusive, changes["exclusive"] = *in.Exclusive, *in.Exclusive
+		}
+		if in.Joint != nil {
+			c.Joint, changes["joint"] = *in.Joint, *in.Joint
+		}
+		if in.RollbackRestoresQuantity != nil {
+			c.RollbackRestoresQuantity, changes["rollback_restores_quantity"] = *in.RollbackRestoresQuantity, *in.RollbackRestoresQuantity
 		}
 		if in.AutoJoin != nil {
 			c.AutoJoin, changes["auto_join"] = *in.AutoJoin, *in.AutoJoin

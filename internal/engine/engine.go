@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"promo/codegen"
@@ -62,6 +63,9 @@ type Engine struct {
 
 	wake chan struct{} // a new async action is waiting
 
+	attempts   chan []*promo.Attempt // validation attempts for writeAttempts
+	attemptsOn atomic.Bool           // writeAttempts is running
+
 	keysMu sync.Mutex
 	keys   map[string]cachedKey // API key ID -> what Authenticate last read
 }
@@ -90,13 +94,14 @@ func New(store promo.Store, opt Options) *Engine {
 		opt.Chunk = 1 << 18
 	}
 	return &Engine{
-		store: store,
-		now:   opt.Now,
-		log:   opt.Logger,
-		obs:   opt.Observer,
-		opt:   opt,
-		wake:  make(chan struct{}, 1),
-		keys:  make(map[string]cachedKey),
+		store:    store,
+		now:      opt.Now,
+		log:      opt.Logger,
+		obs:      opt.Observer,
+		opt:      opt,
+		wake:     make(chan struct{}, 1),
+		attempts: make(chan []*promo.Attempt, attemptBuffer),
+		keys:     make(map[string]cachedKey),
 	}
 }
 

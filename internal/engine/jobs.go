@@ -118,11 +118,18 @@ func (e *Engine) signal() {
 	}
 }
 
-// Run works through async actions until ctx ends: it claims one, runs it to
+// Run works through async actions until ctx ends, and writes validation
+// attempts in batches meanwhile (see recordAttempts): it claims an action, runs it to
 // its end, and looks for the next; when there is none it waits for a signal
 // or a poll interval. An action whose worker died is taken over when its
 // lease ends.
 func (e *Engine) Run(ctx context.Context) {
+	attemptsDone := make(chan struct{})
+	go func() {
+		defer close(attemptsDone)
+		e.writeAttempts(ctx)
+	}()
+	defer func() { <-attemptsDone }()
 	takeOver := e.opt.TakeOverOnStart
 	poll := time.NewTicker(time.Second)
 	defer poll.Stop()
