@@ -34,11 +34,7 @@ func decodeBody(r *http.Request, dst any, required bool) error {
 	}
 	b, err := io.ReadAll(r.Body)
 	if err != nil {
-		if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
-			return &promo.Error{Code: promo.ETooLarge, Message: "Payload too large",
-				Details: fmt.Sprintf("the body is larger than the limit of %d bytes", mbe.Limit), Err: err}
-		}
-		return invalidPayload(err, "reading the body: %v", err)
+		return bodyError(err)
 	}
 	body := bytes.TrimLeft(b, " \t\r\n")
 	if len(body) == 0 {
@@ -58,6 +54,15 @@ func decodeBody(r *http.Request, dst any, required bool) error {
 		return invalidPayload(nil, "unexpected data after the JSON value at byte %d", len(b)-len(rest))
 	}
 	return nil
+}
+
+// bodyError is the error for a body that could not be read.
+func bodyError(err error) error {
+	if mbe, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &promo.Error{Code: promo.ETooLarge, Message: "Payload too large",
+			Details: fmt.Sprintf("the body is larger than the limit of %d bytes", mbe.Limit), Err: err}
+	}
+	return invalidPayload(err, "reading the body: %v", err)
 }
 
 // checkJSONType accepts a JSON media type (with any parameters) or none.

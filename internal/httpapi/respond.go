@@ -18,7 +18,7 @@ import (
 // not know are internal errors.
 func statusOf(code string) int {
 	switch code {
-	case promo.ENotFound:
+	case promo.ENotFound, promo.EResourceNotFound:
 		return http.StatusNotFound
 	case promo.EDuplicateFound, promo.ECampaignInProgress, promo.EResourceInUse:
 		return http.StatusConflict
@@ -26,7 +26,10 @@ func statusOf(code string) int {
 		return http.StatusUnauthorized
 	case promo.EInvalidPayload, promo.EInvalidParam, promo.ENoVoucherSuitable,
 		promo.EVoucherPublished, promo.EDuplicateSourceID, promo.EPageOverLimit,
-		promo.ECodesExhausted, promo.EVoucherDisabled, promo.ECampaignDisabled:
+		promo.ECodesExhausted, promo.EVoucherDisabled, promo.ECampaignDisabled,
+		promo.EVoucherNotActive, promo.EVoucherExpired, promo.EQuantityExceeded, promo.ECustomerRulesViolated,
+		promo.EOrderRulesViolated, promo.ERedemptionRulesViolated, promo.EDuplicatedRedeemables,
+		promo.EAlreadyRolledBack, promo.ERollbackFailed:
 		return http.StatusBadRequest
 	case promo.EMethodNotAllowed:
 		return http.StatusMethodNotAllowed

@@ -62,6 +62,27 @@ func Register(a *API, eng *engine.Engine) {
 		{"POST", "/v1/publications", h.publish, nil},
 		{"GET", "/v1/publications", h.listPublications, nil},
 
+		{"POST", "/v1/validations", h.validate, nil},
+		{"POST", "/v1/redemptions", h.redeem, nil},
+		{"GET", "/v1/redemptions", h.listRedemptions, nil},
+		{"GET", "/v1/redemptions/{id}", h.getRedemption, nil},
+		{"POST", "/v1/redemptions/{id}/rollback", h.rollback, nil},
+		{"POST", "/v1/redemptions/{id}/rollbacks", h.rollbacks, nil},
+		{"POST", "/v1/vouchers/{code}/validate", h.validateCode, nil},
+		{"POST", "/v1/vouchers/{code}/redemption", h.redeemCode, nil},
+		{"GET", "/v1/vouchers/{code}/redemption", h.voucherRedemptions, nil},
+		{"DELETE", "/v1/vouchers/{code}/sessions/{key}", h.releaseSession, nil},
+		{"GET", "/v1/attempts", h.listAttempts, nil},
+
+		{"POST", "/v1/validation-rules", h.createRule, nil},
+		{"GET", "/v1/validation-rules", h.listRules, nil},
+		{"GET", "/v1/validation-rules/{id}", h.getRule, nil},
+		{"PUT", "/v1/validation-rules/{id}", h.updateRule, nil},
+		{"DELETE", "/v1/validation-rules/{id}", h.deleteRule, nil},
+		{"POST", "/v1/validation-rules/{id}/assignments", h.assignRule, nil},
+		{"GET", "/v1/validation-rules/{id}/assignments", h.listAssignments, nil},
+		{"GET", "/v1/validation-rules-assignments", h.listAssignments, nil},
+
 		{"GET", "/v1/async-actions", h.listActions, nil},
 		{"GET", "/v1/async-actions/{id}", h.getAction, nil},
 	}

@@ -109,6 +109,22 @@ func ErrorCode(err error) string {
 // messageOf gives each code its fixed message.
 func messageOf(code string) string {
 	switch code {
+	case EResourceNotFound:
+		return "Resource not found"
+	case EVoucherNotActive:
+		return "Voucher not active"
+	case EVoucherExpired:
+		return "Voucher expired"
+	case EQuantityExceeded:
+		return "Quantity exceeded"
+	case EDuplicatedRedeemables:
+		return "Duplicated redeemables"
+	case EInvalidRedeemables:
+		return "Invalid redeemables"
+	case EAlreadyRolledBack:
+		return "Already rolled back"
+	case ERollbackFailed:
+		return "Rollback failed"
 	case EInvalidPayload:
 		return "Invalid payload"
 	case EInvalidParam:
