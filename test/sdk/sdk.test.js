@@ -4,9 +4,10 @@
 //
 // run.sh beside this file starts a fresh server and runs it. Every call goes
 // through the SDK's own methods, so this proves that an unchanged client
-// works against us: code generation, listing, customers, publication and the
-// error envelope. It prints one line per step and exits 1 at the first
-// failure, with the request and the response that failed.
+// works against us: code generation, listing, customers, publication,
+// validation, redemption, rollback and the error envelope. It prints one line
+// per step and exits 1 at the first failure, with the request and the
+// response that failed.
 'use strict';
 
 const assert = require('node:assert/strict');
@@ -243,6 +244,214 @@ async function main() {
       assert.equal(c.id, customer.id);
       assert.equal(c.source_id, sourceId);
     }
+  });
+
+  // Validation and redemption, with amounts in minor units: each code takes
+  // 1000 off an order of 5000.
+  const held = publication.voucher.code;
+  const [stackA, stackB] = [...codes].filter((c) => c !== held).slice(0, 2);
+  const order = () => ({ amount: 5000, items: [{ source_id: `sku-${suffix}`, quantity: 1, price: 5000 }] });
+  const who = { source_id: sourceId };
+
+  await step(`validations.validateVoucher and validate(code, ctx): ${held} is valid, 1000 off 5000`, async () => {
+    for (const send of [
+      () => client.validations.validateVoucher(held, { customer: who, order: order() }),
+      () => client.validations.validate(held, { customer: who, order: order() }),
+    ]) {
+      const v = await call(send());
+      assert.equal(v.valid, true);
+      assert.equal(v.code, held);
+      assert.equal(v.campaign, name);
+      assert.equal(v.campaign_id, campaign.id);
+      assert.equal(v.discount.type, 'AMOUNT');
+      assert.equal(v.discount.amount_off, 1000);
+      assert.equal(v.order.amount, 5000);
+      assert.equal(v.order.discount_amount, 1000);
+      assert.equal(v.order.total_discount_amount, 1000);
+      assert.equal(v.order.total_amount, 4000);
+    }
+  });
+
+  await step('validations.validateVoucher: an unknown code is valid false, not an error', async () => {
+    const v = await call(client.validations.validateVoucher('NOPE-0000-0000', { order: order() }));
+    assert.equal(v.valid, false);
+    assert.equal(v.code, 'NOPE-0000-0000');
+    assert.ok(v.reason, 'want a reason');
+  });
+
+  await step(`validations.validateStackable: ${stackA} + ${stackB} are valid, 2000 off 5000`, async () => {
+    const v = await call(client.validations.validateStackable({
+      customer: who,
+      order: order(),
+      redeemables: [{ object: 'voucher', id: stackA }, { object: 'voucher', id: stackB }],
+    }));
+    assert.equal(v.valid, true);
+    assert.match(v.id, /^valid_/);
+    assert.equal(v.redeemables.length, 2);
+    v.redeemables.forEach((r, i) => {
+      assert.equal(r.status, 'APPLICABLE', `redeemables[${i}].status`);
+      assert.equal(r.object, 'voucher');
+      assert.equal(r.id, [stackA, stackB][i]);
+      assert.equal(r.result.discount.amount_off, 1000);
+    });
+    assert.equal(v.order.amount, 5000);
+    assert.equal(v.order.total_discount_amount, 2000);
+    assert.equal(v.order.total_amount, 3000);
+  });
+
+  await step('validations.validateStackable: an unknown code makes it valid false', async () => {
+    const v = await call(client.validations.validateStackable({
+      order: order(),
+      redeemables: [{ object: 'voucher', id: 'NOPE-0000-0000' }],
+    }));
+    assert.equal(v.valid, false);
+    assert.equal(v.redeemables.length, 1);
+    assert.equal(v.redeemables[0].status, 'INAPPLICABLE');
+  });
+
+  const single = await step(`redemptions.redeem: ${held}, 1000 off 5000`, async () => {
+    const r = await call(client.redemptions.redeem(held, { customer: who, order: order() }));
+    assert.equal(r.object, 'redemption');
+    assert.match(r.id, /^r_/);
+    assert.equal(r.result, 'SUCCESS');
+    assert.equal(r.status, 'SUCCEEDED');
+    assert.equal(r.amount, 1000);
+    assert.equal(r.customer_id, customer.id);
+    assert.equal(r.voucher.code, held);
+    assert.equal(r.voucher.campaign_id, campaign.id);
+    assert.equal(r.order.amount, 5000);
+    assert.equal(r.order.discount_amount, 1000);
+    return r;
+  });
+
+  const stacked = await step(`redemptions.redeemStackable: ${stackA} + ${stackB}, 2000 off 5000`, async () => {
+    const r = await call(client.redemptions.redeemStackable({
+      customer: who,
+      order: order(),
+      redeemables: [{ object: 'voucher', id: stackA }, { object: 'voucher', id: stackB }],
+    }));
+    const parent = r.parent_redemption;
+    assert.equal(parent.object, 'redemption');
+    assert.match(parent.id, /^r_/);
+    assert.equal(parent.result, 'SUCCESS');
+    assert.equal(parent.amount, 2000);
+    assert.equal(parent.customer_id, customer.id);
+    assert.equal(r.redemptions.length, 2);
+    r.redemptions.forEach((c, i) => {
+      assert.equal(c.object, 'redemption');
+      assert.match(c.id, /^r_/);
+      assert.equal(c.result, 'SUCCESS', `redemptions[${i}].result`);
+      assert.equal(c.amount, 1000);
+      assert.equal(c.redemption, parent.id, `redemptions[${i}].redemption is the parent`);
+      assert.equal(c.voucher.code, [stackA, stackB][i]);
+    });
+    assert.equal(r.order.amount, 5000);
+    assert.equal(r.order.total_discount_amount, 2000);
+    assert.equal(r.order.total_amount, 3000);
+    assert.deepEqual(r.inapplicable_redeemables || [], []);
+    return r;
+  });
+
+  await step('redemptions.redeem: an unknown code is 404', async () => {
+    const e = await expectError(client.redemptions.redeem('NOPE-0000-0000', { order: order() }));
+    assert.equal(e.code, 404);
+    assert.ok(e.message);
+  });
+
+  await step('redemptions.get: the single, the parent and a child', async () => {
+    const r = await call(client.redemptions.get(single.id));
+    assert.equal(r.object, 'redemption');
+    assert.equal(r.id, single.id);
+    assert.equal(r.result, 'SUCCESS');
+    assert.equal(r.amount, 1000);
+    assert.equal(r.voucher.code, held);
+    const p = await call(client.redemptions.get(stacked.parent_redemption.id));
+    assert.equal(p.id, stacked.parent_redemption.id);
+    assert.equal(p.amount, 2000);
+    const c = await call(client.redemptions.get(stacked.redemptions[0].id));
+    assert.equal(c.redemption, stacked.parent_redemption.id);
+    assert.equal(c.voucher.code, stackA);
+  });
+
+  await step('redemptions.list: by customer, then by campaign', async () => {
+    const want = new Set([single.id, stacked.parent_redemption.id, ...stacked.redemptions.map((r) => r.id)]);
+    const list = await call(client.redemptions.list({ customer: customer.id, limit: 100 }));
+    assert.equal(list.object, 'list');
+    assert.equal(list.data_ref, 'redemptions');
+    assert.equal(list.total, want.size);
+    assert.equal(list.redemptions.length, want.size);
+    for (const r of list.redemptions) {
+      assert.ok(want.has(r.id), `unexpected ${r.id}`);
+      assert.equal(r.result, 'SUCCESS');
+    }
+    const byCampaign = await call(client.redemptions.list({ campaign: name, limit: 100 }));
+    assert.ok(byCampaign.total >= 3, `total ${byCampaign.total} by campaign`);
+    const ids = new Set(byCampaign.redemptions.map((r) => r.id));
+    for (const r of [single, ...stacked.redemptions]) assert.ok(ids.has(r.id), `${r.id} missing by campaign`);
+    const page = await call(client.redemptions.list({ customer: customer.id, limit: 1, page: 2 }));
+    assert.equal(page.redemptions.length, 1);
+    assert.equal(page.total, want.size);
+  });
+
+  const rollback = await step(`redemptions.rollback: ${single.id} with a reason`, async () => {
+    const rr = await call(client.redemptions.rollback(single.id, 'sdk test'));
+    assert.equal(rr.object, 'redemption_rollback');
+    assert.match(rr.id, /^rr_/);
+    assert.equal(rr.result, 'SUCCESS');
+    assert.equal(rr.amount, -1000);
+    assert.equal(rr.redemption, single.id);
+    assert.equal(rr.reason, 'sdk test');
+    assert.equal(rr.customer_id, customer.id);
+    return rr;
+  });
+
+  await step('redemptions.get: the rolled-back redemption; rollback again is 400', async () => {
+    const r = await call(client.redemptions.get(single.id));
+    assert.equal(r.status, 'ROLLED_BACK');
+    assert.equal(r.rollback_id, rollback.id);
+    const e = await expectError(client.redemptions.rollback(single.id, { reason: 'twice' }));
+    assert.equal(e.code, 400);
+    assert.equal(e.key, 'already_rolled_back');
+  });
+
+  const stackedRollback = await step(`redemptions.rollbackStackable: ${stacked.parent_redemption.id}`, async () => {
+    const r = await call(client.redemptions.rollbackStackable(stacked.parent_redemption.id, { reason: 'sdk stacked' }));
+    const parent = r.parent_rollback;
+    assert.equal(parent.object, 'redemption_rollback');
+    assert.match(parent.id, /^rr_/);
+    assert.equal(parent.result, 'SUCCESS');
+    assert.equal(parent.amount, -2000);
+    assert.equal(parent.redemption, stacked.parent_redemption.id);
+    assert.equal(r.rollbacks.length, 2);
+    const children = new Set(stacked.redemptions.map((c) => c.id));
+    for (const [i, c] of r.rollbacks.entries()) {
+      assert.equal(c.object, 'redemption_rollback');
+      assert.equal(c.result, 'SUCCESS', `rollbacks[${i}].result`);
+      assert.equal(c.amount, -1000);
+      assert.ok(children.has(c.redemption), `rollbacks[${i}].redemption ${c.redemption} is not a child`);
+      children.delete(c.redemption);
+    }
+    return r;
+  });
+
+  await step('redemptions.get and list: everything rolled back, rollbacks listed', async () => {
+    for (const id of [stacked.parent_redemption.id, ...stacked.redemptions.map((r) => r.id)]) {
+      const r = await call(client.redemptions.get(id));
+      assert.equal(r.status, 'ROLLED_BACK', `${id} status`);
+    }
+    const list = await call(client.redemptions.list({ customer: customer.id, limit: 100 }));
+    const rollbacks = list.redemptions.filter((r) => r.object === 'redemption_rollback');
+    assert.equal(list.total, 8, 'four redemptions and four rollbacks');
+    assert.equal(rollbacks.length, 4);
+    const ids = new Set(rollbacks.map((r) => r.id));
+    for (const rr of [rollback, stackedRollback.parent_rollback, ...stackedRollback.rollbacks]) {
+      assert.ok(ids.has(rr.id), `${rr.id} is not listed`);
+    }
+    // The parent's rollback (-2000) repeats its children's: the vouchers'
+    // own rollbacks undo the 3000 that was redeemed.
+    const perVoucher = rollbacks.filter((r) => r.related_object_type === 'voucher');
+    assert.equal(perVoucher.length, 3);
+    assert.equal(perVoucher.reduce((sum, r) => sum + r.amount, 0), -3000);
   });
 
   await step('errors: an unknown voucher, campaign and customer are 404 not_found', async () => {
