@@ -365,18 +365,20 @@ func (r reader) RuleAssignments(ctx context.Context, ruleID, objectID string, p 
 	return out, total, nil
 }
 
-// RulesOf returns the rules assigned to any of objectIDs.
+// RulesOf returns the rules assigned to any of objectIDs, each once, in
+// the order of its first assignment to one of them.
 func (r reader) RulesOf(ctx context.Context, objectIDs ...string) ([]*promo.ValidationRule, error) {
 	if len(objectIDs) == 0 {
-		return nil, nil
+		return []*promo.ValidationRule{}, nil
 	}
 	args := make([]any, len(objectIDs))
 	for i, id := range objectIDs {
 		args[i] = id
 	}
 	marks := strings.Repeat(", ?", len(objectIDs))[2:]
-	out, err := list(ctx, r, `SELECT r.data FROM validation_rules r WHERE r.id IN
-		(SELECT rule_id FROM rule_assignments WHERE object_id IN (`+marks+`)) ORDER BY r.seq`, args, scanRule)
+	out, err := list(ctx, r, `SELECT r.data FROM validation_rules r JOIN
+		(SELECT rule_id, min(seq) AS first FROM rule_assignments WHERE object_id IN (`+marks+`) GROUP BY rule_id) a
+		ON a.rule_id = r.id ORDER BY a.first`, args, scanRule)
 	return out, wrap(err, "read rules")
 }
 

@@ -48,6 +48,17 @@ func Run(t *testing.T, open func(t *testing.T) promo.Store) {
 		{"ClaimAsyncAction", testClaimAsyncAction},
 		{"Audit", testAudit},
 		{"APIKey", testAPIKey},
+		{"Redemption", testRedemption},
+		{"Redemptions", testRedemptions},
+		{"Counters", testCounters},
+		{"Sessions", testSessions},
+		{"LockVoucher", testLockVoucher},
+		{"Attempts", testAttempts},
+		{"Idempotent", testIdempotent},
+		{"ValidationRule", testValidationRule},
+		{"ValidationRules", testValidationRules},
+		{"RuleAssignments", testRuleAssignments},
+		{"RedemptionWritesRollBack", testRedemptionWritesRollBack},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
