@@ -118,7 +118,11 @@ func (r reader) Counter(ctx context.Context, scope string, fromDay int64) (promo
 		q = `SELECT coalesce(sum(count), 0), coalesce(sum(amount), 0), coalesce(sum(order_amount), 0)
 			FROM redemption_counters WHERE scope = ? AND day >= ?`
 	}
-	err := r.c.queryRow(ctx, q, scope, fromDay).Scan(&c.Count, &c.Amount, &c.OrderAmount)
+	args := []any{scope}
+	if fromDay != promo.AllTime {
+		args = append(args, fromDay)
+	}
+	err := r.c.queryRow(ctx, q, args...).Scan(&c.Count, &c.Amount, &c.OrderAmount)
 	if err != nil && err != sql.ErrNoRows {
 		return c, wrap(err, "read counter")
 	}
