@@ -172,60 +172,39 @@ func (h *handlers) redeemCode(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (h *handlers) rollback(w http.ResponseWriter, r *http.Request) error {
-	render := renderer(func(res *engine.RollbackResult) any { return viewRollbackResult(res, true) })
-	idem, err := readIdempotent(r, render)
-	if err != nil {
-		return err
-	}
-	var in engine.RollbackInput
-	if err := decodeOptionalJSON(r, &in); err != nil {
-		return err
-	}
-	q := r.URL.Query()
-	if s := q.Get("reason"); s != "" {
-		in.Reason = s
-	}
-	if s := q.Get("tracking_id"); s != "" {
-		in.TrackingID = s
-	}
-	in.Idempotency = idem
-	res, replay, err := h.eng.Rollback(r.Context(), r.PathValue("id"), in)
-	switch {
-	case err != nil:
-		return err
-	case replay != nil:
-		writeRaw(w, replay)
+// rollback serves the rollback of one redemption (single: its answer is
+// the rollback) and of a parent redemption (its answer lists the
+// rollbacks under the parent rollback).
+func (h *handlers) rollback(single bool) HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		render := renderer(func(res *engine.RollbackResult) any { return viewRollbackResult(res, single) })
+		idem, err := readIdempotent(r, render)
+		if err != nil {
+			return err
+		}
+		var in engine.RollbackInput
+		if err := decodeOptionalJSON(r, &in); err != nil {
+			return err
+		}
+		q := r.URL.Query()
+		if s := q.Get("reason"); s != "" {
+			in.Reason = s
+		}
+		if s := q.Get("tracking_id"); s != "" {
+			in.TrackingID = s
+		}
+		in.Idempotency = idem
+		res, replay, err := h.eng.Rollback(r.Context(), r.PathValue("id"), in)
+		switch {
+		case err != nil:
+			return err
+		case replay != nil:
+			writeRaw(w, replay)
+			return nil
+		}
+		writeJSON(w, http.StatusOK, viewRollbackResult(res, single))
 		return nil
 	}
-	writeJSON(w, http.StatusOK, viewRollbackResult(res, true))
-	return nil
-}
-
-func (h *handlers) rollbacks(w http.ResponseWriter, r *http.Request) error {
-	render := renderer(func(res *engine.RollbackResult) any { return viewRollbackResult(res, false) })
-	idem, err := readIdempotent(r, render)
-	if err != nil {
-		return err
-	}
-	var in engine.RollbackInput
-	if err := decodeOptionalJSON(r, &in); err != nil {
-		return err
-	}
-	if s := r.URL.Query().Get("reason"); s != "" {
-		in.Reason = s
-	}
-	in.Idempotency = idem
-	res, replay, err := h.eng.Rollback(r.Context(), r.PathValue("id"), in)
-	switch {
-	case err != nil:
-		return err
-	case replay != nil:
-		writeRaw(w, replay)
-		return nil
-	}
-	writeJSON(w, http.StatusOK, viewRollbackResult(res, false))
-	return nil
 }
 
 func (h *handlers) getRedemption(w http.ResponseWriter, r *http.Request) error {
