@@ -194,6 +194,32 @@ func (e *Engine) UpdateOrder(ctx context.Context, idOrSourceID string, in OrderI
 	return o, err
 }
 
+// apply sets what in gives of o; new items without an amount make the
+// order's amount their sum again (Order.Validate fills it in).
+func (in *OrderInput) apply(o *promo.Order) {
+	if in.Items != nil && in.Amount == nil {
+		o.Amount = 0
+	}
+	if in.Status != nil {
+		o.Status = *in.Status
+	}
+	if in.Amount != nil {
+		o.Amount = *in.Amount
+	}
+	if in.InitialAmount != nil {
+		o.InitialAmount = *in.InitialAmount
+	}
+	if in.DiscountAmount != nil {
+		o.DiscountAmount = *in.DiscountAmount
+	}
+	if in.Items != nil {
+		o.Items = in.Items
+	}
+	if in.Metadata != nil {
+		o.Metadata = in.Metadata
+	}
+}
+
 func (e *Engine) upsertOrder(ctx context.Context, tx promo.Tx, target string, in OrderInput) (*promo.Order, error) {
 	var (
 		o   *promo.Order
@@ -225,28 +251,8 @@ func (e *Engine) upsertOrder(ctx context.Context, tx promo.Tx, target string, in
 		}
 	} else {
 		o.UpdatedAt = &now
-		if in.Items != nil && in.Amount == nil {
-			o.Amount = 0 // recomputed from the new items
-		}
 	}
-	if in.Status != nil {
-		o.Status = *in.Status
-	}
-	if in.Amount != nil {
-		o.Amount = *in.Amount
-	}
-	if in.InitialAmount != nil {
-		o.InitialAmount = *in.InitialAmount
-	}
-	if in.DiscountAmount != nil {
-		o.DiscountAmount = *in.DiscountAmount
-	}
-	if in.Items != nil {
-		o.Items = in.Items
-	}
-	if in.Metadata != nil {
-		o.Metadata = in.Metadata
-	}
+	in.apply(o)
 	if in.CustomerID != nil {
 		c, err := tx.Customer(ctx, *in.CustomerID)
 		if err != nil {

@@ -400,9 +400,6 @@ func (e *Engine) requestOrder(ctx context.Context, r promo.Reader, in *RedeemReq
 		switch {
 		case err == nil && (oi.ID != "" || stored.SourceID == ref):
 			o = stored
-			if oi.Items != nil && oi.Amount == nil {
-				o.Amount = 0
-			}
 		case err == nil || promo.ErrorCode(err) == promo.ENotFound:
 			if oi.ID != "" {
 				return nil, err
@@ -412,21 +409,7 @@ func (e *Engine) requestOrder(ctx context.Context, r promo.Reader, in *RedeemReq
 			return nil, err
 		}
 	}
-	if oi.Status != nil {
-		o.Status = *oi.Status
-	}
-	if oi.Amount != nil {
-		o.Amount = *oi.Amount
-	}
-	if oi.InitialAmount != nil {
-		o.InitialAmount = *oi.InitialAmount
-	}
-	if oi.Items != nil {
-		o.Items = oi.Items
-	}
-	if oi.Metadata != nil {
-		o.Metadata = oi.Metadata
-	}
+	oi.apply(o)
 	if cust != nil {
 		o.CustomerID = cust.ID
 	}
@@ -542,13 +525,17 @@ func (e *Engine) decide(ctx context.Context, r promo.Reader, tx promo.Tx, in *Re
 		}
 	}
 	res.eligible = eligible
-	// The discount this code would give, on what the codes before it leave.
+	if len(rules) == 0 {
+		return c, nil
+	}
+	// The discount this code would give on the order as requested, for
+	// the budget rules; codes are applied for real once stacking decides.
 	trial, err := basket.Clone().Apply(*t.Discount, eligible)
 	if err != nil {
 		return nil, err
 	}
+	counter := &ruleCounter{ctx: ctx, r: r, v: v, c: c, cust: cust}
 	for _, rule := range rules {
-		counter := &ruleCounter{ctx: ctx, r: r, v: v, c: c, cust: cust, discount: trial.Amount, order: order.Amount}
 		violation, err := rule.Evaluate(promo.RuleContext{Now: now.Time, Order: order, Customer: cust,
 			HolderID: v.HolderID, Discount: trial.Amount, Count: counter.count})
 		if err != nil {
@@ -593,13 +580,11 @@ func lockedByOthers(ctx context.Context, r promo.Reader, v *promo.Voucher, s *Se
 
 // ruleCounter answers the limit rules' counts from the store's counters.
 type ruleCounter struct {
-	ctx      context.Context
-	r        promo.Reader
-	v        *promo.Voucher
-	c        *promo.Campaign
-	cust     *promo.Customer
-	discount int64
-	order    int64
+	ctx  context.Context
+	r    promo.Reader
+	v    *promo.Voucher
+	c    *promo.Campaign
+	cust *promo.Customer
 }
 
 func (rc *ruleCounter) count(name string, since time.Time) (int64, error) {
