@@ -334,3 +334,57 @@ func TestRedeemIdempotency(t *testing.T) {
 		t.Fatalf("same key, another request: %v, want idempotency_key_reused", err)
 	}
 }
+
+// TestRedeemBudgetUnderConcurrency is promise 1 for budgets: a campaign
+// with a budget of 5,000 in discounts, whose code takes 1,000 off, gives
+// exactly five discounts to 50 concurrent customers.
+func TestRedeemBudgetUnderConcurrency(t *testing.T) {
+	b := setup(t, engine.Options{})
+	ctx := context.Background()
+	c, err := b.eng.CreateCampaign(ctx, engine.CampaignInput{Name: "budget", Type: promo.CampaignStatic,
+		Voucher: &engine.TemplateInput{Discount: &tenOff}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.eng.AddVoucherWithCode(ctx, c.Campaign.ID, "BUDGET-1", nil); err != nil {
+		t.Fatal(err)
+	}
+	rule, err := b.eng.CreateValidationRule(ctx, promo.ValidationRule{Name: "budget", Rules: promo.RuleSet{Rules: map[string]promo.Rule{
+		"1": {Name: promo.CountCampaignDiscounted, Conditions: promo.Conditions{"$less_than_or_equal": {int64(5000)}}},
+	}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.eng.AssignRule(ctx, rule.ID, engine.AssignmentInput{Campaign: "budget"}); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		ok, bad int
+		other   []error
+	)
+	for i := range 50 {
+		wg.Go(func() {
+			_, _, err := b.eng.Redeem(ctx, redeemReq("BUDGET-1", fmt.Sprint("b-", i), 5000))
+			mu.Lock()
+			defer mu.Unlock()
+			switch promo.ErrorCode(err) {
+			case "":
+				ok++
+			case promo.ERedemptionRulesViolated:
+				bad++
+			default:
+				other = append(other, err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 5 || bad != 45 || len(other) > 0 {
+		t.Fatalf("%d succeeded, %d refused by the budget, others %v; want 5, 45", ok, bad, other)
+	}
+	counter, err := b.store.Counter(ctx, promo.CounterCampaign(c.Campaign.ID), promo.AllTime)
+	if err != nil || counter.Amount != 5000 || counter.Count != 5 {
+		t.Fatalf("campaign counter %+v (%v), want 5 redemptions, 5000 discounted", counter, err)
+	}
+}
