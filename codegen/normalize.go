@@ -20,13 +20,20 @@ type Rules struct {
 	Separators string
 	// Case folds letters when the charset is case-insensitive.
 	Case Case
+	// RefuseWide refuses full-width forms (U+FF01 to U+FF5E) and the
+	// ideographic space instead of mapping them to ASCII. A service whose
+	// codes are handed out in ASCII sets it, so that every code has one
+	// spelling up to case, whitespace and separators, and a full-width
+	// look-alike of a code is not that code.
+	RefuseWide bool
 }
 
 // Normalize returns the canonical form of input under r, the form in which
 // codes are stored and compared. It is the one path from user input to a code.
 //
 // It removes whitespace anywhere (which trims), removes r.Separators, maps
-// full-width forms (U+FF01 to U+FF5E, and the ideographic space) to ASCII,
+// full-width forms (U+FF01 to U+FF5E, and the ideographic space) to ASCII
+// unless r.RefuseWide,
 // treats Unicode dashes as '-' when '-' is a separator (so they are removed,
 // never kept as part of a code), and folds case as r.Case says. It refuses,
 // and never silently maps or drops, control characters, invisible format
@@ -51,11 +58,15 @@ func Normalize(input string, r Rules) (string, error) {
 		if c == utf8.RuneError && size == 1 {
 			return "", codeErr(ReasonInvalidChar, pos, c, "character %d is not valid UTF-8", pos)
 		}
-		switch {
-		case 0xFF01 <= c && c <= 0xFF5E: // full-width ASCII
-			c -= 0xFEE0
-		case c == 0x3000: // ideographic space
-			c = ' '
+		if isWide(c) {
+			if r.RefuseWide {
+				return "", codeErr(ReasonInvalidChar, pos, c, "character %d (%q, U+%04X) is a full-width form; type it in ASCII", pos, c, c)
+			}
+			if c == 0x3000 { // ideographic space
+				c = ' '
+			} else {
+				c -= 0xFEE0
+			}
 		}
 		if c < utf8.RuneSelf {
 			b := r.Case.fold(byte(c)) // before the separator test, so that a second pass removes nothing more
@@ -83,6 +94,10 @@ func Normalize(input string, r Rules) (string, error) {
 	}
 	return string(out), nil
 }
+
+// isWide reports whether c is a full-width form of an ASCII character: U+FF01
+// to U+FF5E, or the ideographic space U+3000.
+func isWide(c rune) bool { return 0xFF01 <= c && c <= 0xFF5E || c == 0x3000 }
 
 // describeRune says why a non-ASCII rune is refused.
 func describeRune(c rune) string {

@@ -25,6 +25,10 @@ func TestNormalize(t *testing.T) {
 		{name: "full-width letters and digits", input: "ｓａｖｅ１０", rules: upperDash, want: "SAVE10"},
 		{name: "full-width hyphen is a separator", input: "ＡＢ－ＣＤ", rules: upperDash, want: "ABCD"},
 		{name: "ideographic and no-break spaces", input: "AB\u3000CD\u00a0EF", rules: upperDash, want: "ABCDEF"},
+		{name: "full-width refused when RefuseWide", input: "ｓａｖｅ10", rules: Rules{Separators: "-", Case: CaseUpper, RefuseWide: true}, reason: ReasonInvalidChar},
+		{name: "full-width hyphen refused when RefuseWide", input: "AB－CD", rules: Rules{Separators: "-", Case: CaseUpper, RefuseWide: true}, reason: ReasonInvalidChar},
+		{name: "ideographic space refused when RefuseWide", input: "AB\u3000CD", rules: Rules{Separators: "-", Case: CaseUpper, RefuseWide: true}, reason: ReasonInvalidChar},
+		{name: "no-break space still removed when RefuseWide", input: "AB\u00a0CD", rules: Rules{Separators: "-", Case: CaseUpper, RefuseWide: true}, want: "ABCD"},
 		{name: "unicode dashes when '-' separates", input: "AB\u2010CD\u2013EF\u2014GH", rules: upperDash, want: "ABCDEFGH"},
 		{name: "minus sign is no dash", input: "AB\u2212CD", rules: upperDash, reason: ReasonInvalidChar},
 		{name: "hyphen kept when not a separator", input: "AB-CD", rules: Rules{Case: CaseUpper}, want: "AB-CD"},
@@ -101,13 +105,18 @@ var normalizeSeeds = []string{
 	strings.Repeat("\u200b", 3000),
 }
 
+// refuseWideBit of FuzzNormalize's fold argument sets Rules.RefuseWide.
+const refuseWideBit = 0x80
+
 func FuzzNormalize(f *testing.F) {
 	for _, s := range normalizeSeeds {
 		f.Add(s, "-", uint8(CaseUpper))
 		f.Add(s, "", uint8(CaseSensitive))
+		f.Add(s, "-", uint8(CaseUpper)|refuseWideBit)
 	}
+	// fold picks the case rule (fold % 3) and, with refuseWideBit, RefuseWide.
 	f.Fuzz(func(t *testing.T, input, seps string, fold uint8) {
-		r := Rules{Separators: asciiOnly(seps), Case: Case(fold % 3)}
+		r := Rules{Separators: asciiOnly(seps), Case: Case(fold % 3), RefuseWide: fold&refuseWideBit != 0}
 		got, err := Normalize(input, r)
 		if len(input) > MaxInputLen {
 			if !errors.Is(err, ErrMalformed) {
@@ -123,6 +132,9 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if !utf8.ValidString(input) {
 			t.Fatalf("invalid UTF-8 %q was accepted as %q", input, got)
+		}
+		if r.RefuseWide && strings.IndexFunc(input, isWide) >= 0 {
+			t.Fatalf("full-width %q was accepted as %q under RefuseWide", input, got)
 		}
 		for i := 0; i < len(got); i++ {
 			b := got[i]

@@ -71,12 +71,11 @@ func (b *bundle) expect(t *testing.T, method, path, body string, headers map[str
 
 // TestCodeNormalization validates spellings of SPRING-AB12. promo.CodeKey
 // is codegen.Normalize with every ASCII non-alphanumeric as a separator and
-// upper-case folding: whitespace anywhere and any punctuation are removed,
-// letters fold to upper case, and full-width forms (U+FF01..U+FF5E) map to
-// their ASCII twins, so all of those name the code. Anything else non-ASCII
-// is refused by CodeKey (zero-width and other format characters, Cyrillic
-// look-alikes): the engine keeps such an input as a key no code has, and the
-// validation reports it as resource_not_found.
+// upper-case folding: whitespace anywhere and any punctuation are removed and
+// letters fold to upper case, so all of those name the code. Non-ASCII is
+// refused by CodeKey (full-width forms, zero-width and other format
+// characters, Cyrillic and Greek look-alikes): the engine keeps such an input
+// as a key no code has, and the validation reports it as resource_not_found.
 func TestCodeNormalization(t *testing.T) {
 	t.Parallel()
 	b := spring(t)
@@ -92,10 +91,10 @@ func TestCodeNormalization(t *testing.T) {
 		{"other separator", "spring_ab.12", true},
 		{"tab and newline", "\tSPRING-AB12\n", true},
 		{"unicode en dash", "SPRING\u2013AB12", true}, // a Pd dash is a separator when '-' is
-		// Full-width forms map to ASCII by design (codegen.Normalize), so
-		// a code typed on a full-width keyboard is accepted.
-		{"full width", "ＳＰＲＩＮＧ-ＡＢ12", true},
-		{"full width digits too", "ＳＰＲＩＮＧ－ＡＢ１２", true},
+		{"full width letters", "ＳＰＲＩＮＧ-ＡＢ12", false},
+		{"full width throughout", "ＳＰＲＩＮＧ－ＡＢ１２", false},
+		{"one full width digit", "SPRING-AB1２", false},
+		{"ideographic space", "SPRING\u3000AB12", false},
 		{"zero width space", "SPRING\u200b-AB12", false},
 		{"soft hyphen", "SPRING\u00ad-AB12", false},
 		{"byte order mark", "\ufeffSPRING-AB12", false},

@@ -105,8 +105,11 @@ var keySeparators = func() string {
 	return b.String()
 }()
 
-// KeyRules are the normalization rules of CodeKey.
-var KeyRules = codegen.Rules{Separators: keySeparators, Case: codegen.CaseUpper}
+// KeyRules are the normalization rules of CodeKey. They refuse full-width
+// forms: codes are handed out in ASCII, so a full-width spelling is a
+// look-alike, and each code keeps a single spelling up to case, whitespace
+// and separators.
+var KeyRules = codegen.Rules{Separators: keySeparators, Case: codegen.CaseUpper, RefuseWide: true}
 
 // CodeKey returns the key under which a code is stored and looked up: the
 // codegen normalization with every separator removed and letters folded to
@@ -128,7 +131,7 @@ func SameCode(input, code string, caseSensitive bool) bool {
 	if !caseSensitive {
 		return true
 	}
-	rules := codegen.Rules{Separators: keySeparators}
+	rules := codegen.Rules{Separators: keySeparators, RefuseWide: true}
 	a, err1 := codegen.Normalize(input, rules)
 	b, err2 := codegen.Normalize(code, rules)
 	return err1 == nil && err2 == nil && a == b
