@@ -317,7 +317,7 @@ func TestConcurrentPublicationsNeverShareACode(t *testing.T) {
 			defer mu.Unlock()
 			switch promo.ErrorCode(err) {
 			case "":
-				code := p.Vouchers[0].Code
+				code := p.Publication.Vouchers[0].Code
 				if other, ok := codes[code]; ok {
 					t.Errorf("code %s went to %s and c%d", code, other, i)
 				}
@@ -350,7 +350,7 @@ func TestJoinOnceGivesTheSameCode(t *testing.T) {
 				t.Error(err)
 				return
 			}
-			got[i] = p.Vouchers[0].Code
+			got[i] = p.Publication.Vouchers[0].Code
 		})
 	}
 	wg.Wait()
@@ -376,7 +376,7 @@ func TestAutoUpdateMakesCodesWhenThePoolIsEmpty(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p.Vouchers[0].HolderID == "" {
+		if p.Publication.Vouchers[0].HolderID == "" {
 			t.Fatal("a published voucher has no holder")
 		}
 	}

@@ -43,6 +43,14 @@ type PublishInput struct {
 	SourceID string         `json:"source_id"`
 	// JoinOnce, when set, overrides the campaign's join_once.
 	JoinOnce *bool `json:"join_once"`
+	// Idempotency, when set, makes a publication safe to retry.
+	Idempotency *Idempotency `json:"-"`
+}
+
+// Published is a publication with its customer.
+type Published struct {
+	Publication *promo.Publication
+	Customer    *promo.Customer
 }
 
 // MaxPublishCount bounds the codes one publication takes.
@@ -57,7 +65,13 @@ const MaxPublishCount = 100
 // one code is published to every customer who asks. EMissingVouchers,
 // EMissingCustomer, ENotFound, EVoucherPublished, EDuplicateSourceID,
 // ECampaignDisabled, EVoucherDisabled, EInvalidPayload.
-func (e *Engine) Publish(ctx context.Context, in PublishInput) (*promo.Publication, *promo.Customer, error) {
+//
+// With in.Idempotency, a retry with the same key and request gets the first
+// one's stored response (the second result) and publishes nothing; the same
+// key with another request fails with EIdempotencyKeyReused. A failed
+// publication changes nothing and is not remembered, so its retry runs
+// again.
+func (e *Engine) Publish(ctx context.Context, in PublishInput) (*Published, []byte, error) {
 	switch {
 	case in.Campaign == nil && in.Voucher == "":
 		return nil, nil, invalid(promo.EMissingVouchers, "Either campaign or voucher is required")
@@ -81,10 +95,19 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*promo.Publicati
 		}
 	}
 	var (
-		pub  *promo.Publication
-		cust *promo.Customer
+		pub    *promo.Publication
+		cust   *promo.Customer
+		replay []byte
 	)
 	err := e.store.Update(ctx, func(tx promo.Tx) error {
+		pub, cust, replay = nil, nil, nil
+		if in.Idempotency != nil {
+			var done bool
+			var err error
+			if replay, done, err = e.replay(ctx, tx, in.Idempotency); done || err != nil {
+				return err
+			}
+		}
 		if in.SourceID != "" {
 			_, err := tx.PublicationBySourceID(ctx, in.SourceID)
 			if err == nil {
@@ -148,7 +171,7 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*promo.Publicati
 				prev, err := tx.CustomerPublication(ctx, c.ID, cust.ID)
 				if err == nil {
 					pub = prev
-					return nil
+					return e.rememberPublished(ctx, tx, in.Idempotency, pub, cust)
 				} else if promo.ErrorCode(err) != promo.ENotFound {
 					return err
 				}
@@ -167,15 +190,28 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*promo.Publicati
 			return err
 		}
 		pub = p
-		return nil
+		return e.rememberPublished(ctx, tx, in.Idempotency, pub, cust)
 	})
-	if err != nil {
+	switch {
+	case err != nil:
 		return nil, nil, err
+	case replay != nil:
+		return nil, replay, nil
 	}
 	e.obs.Published(int64(len(pub.Vouchers)))
-	return pub, cust, nil
+	return &Published{Publication: pub, Customer: cust}, nil, nil
 }
 
+// rememberPublished stores a publication's response for its idempotency
+// key, if it has one.
+func (e *Engine) rememberPublished(ctx context.Context, tx promo.Tx, idem *Idempotency, pub *promo.Publication, cust *promo.Customer) error {
+	if idem == nil {
+		return nil
+	}
+	return e.remember(ctx, tx, idem, &Published{Publication: pub, Customer: cust}, nil)
+}
+
+// campaignKey is the campaign a reference names: its ID, or else its name.
 func campaignKey(r *CampaignRef) string {
 	if r.ID != "" {
 		return r.ID

@@ -440,13 +440,14 @@ func TestConcurrentPublications(t *testing.T) {
 	b := setup(t)
 	c := b.must(t, "POST", "/v1/campaigns", `{"name":"Race","type":"STATIC","vouchers_count":150,"voucher":{"discount":{"type":"AMOUNT","amount_off":100}}}`)
 	b.wait(t, c["async_action_id"].(string))
-	b.must(t, "POST", "/v1/campaigns", `{"name":"Once","type":"STATIC","vouchers_count":60,"voucher":{"discount":{"type":"AMOUNT","amount_off":100}}}`)
+	once := b.must(t, "POST", "/v1/campaigns", `{"name":"Once","type":"STATIC","vouchers_count":60,"voucher":{"discount":{"type":"AMOUNT","amount_off":100}}}`)
+	b.wait(t, once["async_action_id"].(string))
 	var (
-		wg       sync.WaitGroup
-		mu       sync.Mutex
-		codes    = map[string]int{}
-		statuses = map[string]int{}
-		once     = map[string]int{}
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		codes     = map[string]int{}
+		statuses  = map[string]int{}
+		onceCodes = map[string]int{}
 	)
 	for i := range 200 {
 		wg.Go(func() {
@@ -466,11 +467,14 @@ func TestConcurrentPublications(t *testing.T) {
 	}
 	for range 50 {
 		wg.Go(func() {
-			_, body := b.do(t, "POST", "/v1/publications?join_once=true", `{"campaign":"Once","customer":{"source_id":"same"}}`, nil)
+			status, body := b.do(t, "POST", "/v1/publications?join_once=true", `{"campaign":"Once","customer":{"source_id":"same"}}`, nil)
+			if status != 200 {
+				t.Errorf("join_once publication: %d %s", status, body)
+			}
 			var p struct{ Voucher struct{ Code string } }
 			json.Unmarshal([]byte(body), &p)
 			mu.Lock()
-			once[p.Voucher.Code]++
+			onceCodes[p.Voucher.Code]++
 			mu.Unlock()
 		})
 	}
@@ -478,8 +482,64 @@ func TestConcurrentPublications(t *testing.T) {
 	if len(codes) != 150 || statuses["200"] != 150 || statuses["400no_voucher_suitable_for_publication"] != 50 || len(statuses) != 2 {
 		t.Fatalf("%d distinct codes; answers %v; want 150 distinct codes, 150 x 200 and 50 x no_voucher_suitable_for_publication", len(codes), statuses)
 	}
-	if len(once) != 1 {
-		t.Fatalf("join_once gave %d codes (%v), want 1", len(once), once)
+	if len(onceCodes) != 1 {
+		t.Fatalf("join_once gave %d codes (%v), want 1", len(onceCodes), onceCodes)
+	}
+}
+
+// TestPublicationIdempotency: 20 concurrent retries of one publication with
+// one Idempotency-Key publish one code, and all get the same answer; the
+// key with another body answers 422 and changes nothing.
+func TestPublicationIdempotency(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	c := b.must(t, "POST", "/v1/campaigns", `{"name":"Idem","type":"STATIC","vouchers_count":10,"voucher":{"discount":{"type":"AMOUNT","amount_off":100}}}`)
+	b.wait(t, c["async_action_id"].(string))
+	key := map[string]string{"Idempotency-Key": "pub-key-1"}
+	body := `{"campaign":"Idem","customer":{"source_id":"idem-customer"}}`
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		answers = map[string]int{}
+	)
+	for range 20 {
+		wg.Go(func() {
+			status, out := b.do(t, "POST", "/v1/publications", body, key)
+			mu.Lock()
+			defer mu.Unlock()
+			if status != 200 {
+				t.Errorf("publication: %d %s", status, out)
+				return
+			}
+			answers[out]++
+		})
+	}
+	wg.Wait()
+	if len(answers) != 1 {
+		t.Fatalf("%d different answers to one idempotent publication: %v", len(answers), answers)
+	}
+	pubs := b.must(t, "GET", "/v1/publications?campaign=Idem", "")
+	if pubs["total"] != float64(1) {
+		t.Fatalf("%v publications after 20 retries, want 1", pubs["total"])
+	}
+	before := b.must(t, "GET", "/v1/campaigns/Idem", "")
+	status, out := b.do(t, "POST", "/v1/publications", `{"campaign":"Idem","customer":{"source_id":"someone-else"}}`, key)
+	if status != 422 || !strings.Contains(out, `"key":"idempotency_key_reused"`) {
+		t.Fatalf("same key, other body: %d %s", status, out)
+	}
+	if pubs := b.must(t, "GET", "/v1/publications?campaign=Idem", ""); pubs["total"] != float64(1) {
+		t.Fatalf("a reused key published: %v publications", pubs["total"])
+	}
+	if after := b.must(t, "GET", "/v1/campaigns/Idem", ""); fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("a reused key changed the campaign:\n%v\n%v", before, after)
+	}
+	// Another key publishes another code.
+	status, out = b.do(t, "POST", "/v1/publications", body, map[string]string{"Idempotency-Key": "pub-key-2"})
+	if status != 200 {
+		t.Fatalf("another key: %d %s", status, out)
+	}
+	if _, seen := answers[out]; seen {
+		t.Errorf("another key replayed the first answer")
 	}
 }
 

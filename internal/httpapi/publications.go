@@ -9,10 +9,18 @@ import (
 )
 
 func (h *handlers) publish(w http.ResponseWriter, r *http.Request) error {
+	now := h.now()
+	idem, err := readIdempotent(r, renderer(func(p *engine.Published) any {
+		return viewPublication(p.Publication, p.Customer, now)
+	}))
+	if err != nil {
+		return err
+	}
 	var in engine.PublishInput
 	if err := decodeJSON(r, &in); err != nil {
 		return err
 	}
+	in.Idempotency = idem
 	if s := r.URL.Query().Get("join_once"); s != "" {
 		b, err := strconv.ParseBool(s)
 		if err != nil {
@@ -20,11 +28,15 @@ func (h *handlers) publish(w http.ResponseWriter, r *http.Request) error {
 		}
 		in.JoinOnce = &b
 	}
-	p, c, err := h.eng.Publish(r.Context(), in)
-	if err != nil {
+	p, replay, err := h.eng.Publish(r.Context(), in)
+	switch {
+	case err != nil:
 		return err
+	case replay != nil:
+		writeRaw(w, replay)
+		return nil
 	}
-	writeJSON(w, http.StatusOK, viewPublication(p, c, h.now()))
+	writeJSON(w, http.StatusOK, viewPublication(p.Publication, p.Customer, now))
 	return nil
 }
 
