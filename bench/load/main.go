@@ -18,7 +18,8 @@
 // their status; errors the requests that got no response at all (their
 // first few messages are in error_samples); non_2xx the responses by status
 // outside 200-299, with the first request and response of each status in
-// non_2xx_samples. The latencies are those of all responses, from just
+// non_2xx_samples; all_2xx the 2xx responses of the whole run, warm-up
+// included (what a check of the server's state counts). The latencies are those of all responses, from just
 // before the request is written (or its connection dialled) to the end of
 // its response body.
 //
@@ -134,6 +135,7 @@ type result struct {
 	Non2xx        map[string]int    `json:"non_2xx"`
 	Non2xxSamples map[string]string `json:"non_2xx_samples,omitempty"`
 	Status        map[string]int    `json:"status"`
+	All2xx        int64             `json:"all_2xx"` // 2xx answers of the whole run, warm-up included
 	DurationS     float64           `json:"duration_s"`
 	ThroughputRPS float64           `json:"throughput_rps"`
 	P50Ms         float64           `json:"p50_ms"`
@@ -436,6 +438,7 @@ func targets(cfg *config) ([]target, int, error) {
 type worker struct {
 	latencies []time.Duration
 	status    [1000]int64 // by status code, 100 to 999
+	all2xx    int64       // 2xx answers of the whole run, warm-up included
 	errors    int64
 	samples   []string
 	bad       map[int]string // the first request and response of each non-2xx status
@@ -531,6 +534,9 @@ func run(ctx context.Context, cfg *config) *result {
 				}
 				counted := !due.Before(measured)
 				status, err := cl.do(n, counted)
+				if err == nil && status >= 200 && status <= 299 {
+					w.all2xx++
+				}
 				if !counted {
 					continue
 				}
@@ -554,6 +560,7 @@ func run(ctx context.Context, cfg *config) *result {
 	for _, w := range workers {
 		all = append(all, w.latencies...)
 		res.Errors += w.errors
+		res.All2xx += w.all2xx
 		res.ErrorSamples = append(res.ErrorSamples, w.samples...)
 		for s, c := range w.status {
 			if c == 0 {

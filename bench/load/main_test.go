@@ -76,7 +76,8 @@ func TestRun(t *testing.T) {
 // them, and they check bounds that a stall cannot break where they can.
 
 func TestRunWarmup(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	var served atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { served.Add(1) }))
 	t.Cleanup(srv.Close)
 
 	cfg, err := parseFlags([]string{"-c", "2", "-d", "500ms", "-warmup", "100ms", srv.URL}, io.Discard)
@@ -90,6 +91,11 @@ func TestRunWarmup(t *testing.T) {
 	}
 	if res.Requests == 0 || res.DurationS < 0.5 || res.DurationS > 10 {
 		t.Errorf("requests %d in %v s; want some, in about 0.5 s", res.Requests, res.DurationS)
+	}
+	// all_2xx counts the warm-up's answers too: every request the server
+	// answered.
+	if n := served.Load(); res.All2xx != n || res.All2xx <= res.Requests {
+		t.Errorf("all_2xx %d, requests %d, served %d; want all_2xx = served > requests", res.All2xx, res.Requests, n)
 	}
 }
 
