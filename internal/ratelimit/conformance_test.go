@@ -306,32 +306,36 @@ func runConformance(t *testing.T, newNodes newNodesFunc) {
 
 	// Many attempts at once, through both nodes, with every attempt a
 	// failure: only window.Limit of them may be answered otherwise than 429.
+	// Each round is a new key, to give races many chances.
 	t.Run("concurrent failures", func(t *testing.T) {
 		t.Parallel()
 		clock := newFakeClock()
 		nodes := newNodes(t, clock.Now)
 		w := Window{Limit: 5, Period: time.Minute}
-		var checked, answered atomic.Int64
-		attempt := func(b backend) error {
-			d, err := b.Check(context.Background(), "ip", w)
-			if err != nil || !d.Allowed {
-				return err
+		ctx := context.Background()
+		for round := range 100 {
+			key := fmt.Sprint("ip", round)
+			var checked, answered atomic.Int64
+			hammer(t, nodes, 8, 3, func(b backend) error {
+				d, err := b.Check(ctx, key, w)
+				if err != nil || !d.Allowed {
+					return err
+				}
+				checked.Add(1)
+				// The attempt fails; it is answered unless Fail refuses.
+				d, err = b.Fail(ctx, key, w)
+				if err != nil || !d.Allowed {
+					return err
+				}
+				answered.Add(1)
+				return nil
+			})
+			if got := answered.Load(); got != int64(w.Limit) {
+				t.Fatalf("round %d: %d failed attempts answered, want %d (%d passed Check)", round, got, w.Limit, checked.Load())
 			}
-			checked.Add(1)
-			// The attempt fails; it is answered unless Fail refuses.
-			d, err = b.Fail(context.Background(), "ip", w)
-			if err != nil || !d.Allowed {
-				return err
+			if d, err := nodes[1].Check(ctx, key, w); err != nil || d.Allowed {
+				t.Fatalf("round %d: Check after the flood = %+v, %v; want refused", round, d, err)
 			}
-			answered.Add(1)
-			return nil
-		}
-		hammer(t, nodes, 16, 20, attempt)
-		if got := answered.Load(); got != int64(w.Limit) {
-			t.Errorf("%d failed attempts answered, want %d (%d passed Check)", got, w.Limit, checked.Load())
-		}
-		if d, err := nodes[1].Check(context.Background(), "ip", w); err != nil || d.Allowed {
-			t.Errorf("Check after the flood = %+v, %v; want refused", d, err)
 		}
 	})
 
@@ -340,16 +344,19 @@ func runConformance(t *testing.T, newNodes newNodesFunc) {
 		clock := newFakeClock()
 		nodes := newNodes(t, clock.Now)
 		r := Rate{Limit: 10, Period: time.Minute, Burst: 7}
-		var allowed atomic.Int64
-		hammer(t, nodes, 16, 20, func(b backend) error {
-			d, err := b.Allow(context.Background(), "key", r)
-			if d.Allowed {
-				allowed.Add(1)
+		for round := range 100 {
+			key := fmt.Sprint("key", round)
+			var allowed atomic.Int64
+			hammer(t, nodes, 8, 2, func(b backend) error {
+				d, err := b.Allow(context.Background(), key, r)
+				if d.Allowed {
+					allowed.Add(1)
+				}
+				return err
+			})
+			if got := allowed.Load(); got != 7 {
+				t.Fatalf("round %d: %d requests allowed at once, want the burst, 7", round, got)
 			}
-			return err
-		})
-		if got := allowed.Load(); got != 7 {
-			t.Errorf("%d requests allowed at once, want the burst, 7", got)
 		}
 	})
 }
