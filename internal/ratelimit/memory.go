@@ -34,11 +34,15 @@ type MemoryOptions struct {
 // once its bucket is full again, a Window's once it has ended) when a new
 // key arrives at least SweepInterval after its last sweep, and gives the
 // maps' memory back once they shrink to a quarter of their peak. So memory
-// follows the keys active within about a SweepInterval, and never exceeds
-// MaxKeys: a new key in a full shard first evicts, out of a few sampled
-// keys, the one closest to expiry. A flood of distinct keys larger than
-// MaxKeys thus makes the limiter forget the keys nearest to forgiveness
-// rather than grow or refuse newcomers.
+// follows the keys active within about a SweepInterval (some 60 bytes a
+// key, with keys of a dozen bytes), and never exceeds MaxKeys: a new key in
+// a full shard first evicts, out of a few sampled keys, the one that holds
+// the least (the fullest bucket; the fewest failures). A flood of distinct
+// keys larger than MaxKeys thus makes the limiter forget what matters least
+// rather than grow or refuse newcomers. Refusals and Check add no keys.
+//
+// Keys whose number clients choose (customer IDs, IPv6 addresses) are best
+// kept in a Memory of their own, so that their flood cannot evict others.
 type Memory struct {
 	now         func() time.Time
 	seed        maphash.Seed
@@ -213,14 +217,20 @@ func (s *shard) sweep(m *Memory, now int64) {
 }
 
 // evictSample is how many keys evict looks at, as Redis's approximated
-// eviction does: enough to usually find an old one, few enough to be cheap.
+// eviction does: enough to usually find a key worth little, few enough to
+// be cheap.
 const evictSample = 8
 
-// evict drops one key: out of a sample from the larger map (Go starts each
-// range at a random place), the one that expires first.
+// evict drops one key out of a sample from the larger map (Go starts each
+// range at a random place): the one that says least. For a Rate that is
+// the one whose bucket is fullest, that is the one that expires first; for
+// a Window it is the one with fewest failures, then the one that ends
+// first. So a flood of keys that fail once each, such as random customer
+// IDs, evicts its own keys before a flooding IP's full window.
 func (s *shard) evict(now int64) {
-	victim, soonest, n := "", int64(0), 0
+	victim, n := "", 0
 	if len(s.tats) >= len(s.windows) {
+		var soonest int64
 		for k, tat := range s.tats {
 			if n == 0 || tat < soonest {
 				victim, soonest = k, tat
@@ -232,11 +242,16 @@ func (s *shard) evict(now int64) {
 		delete(s.tats, victim)
 		return
 	}
+	var least windowState
 	for k, st := range s.windows {
-		if n == 0 || st.end < soonest {
-			victim, soonest = k, st.end
+		if st.end <= now {
+			victim = k
+			break
 		}
-		if n++; n == evictSample || st.end <= now {
+		if n == 0 || st.count < least.count || st.count == least.count && st.end < least.end {
+			victim, least = k, st
+		}
+		if n++; n == evictSample {
 			break
 		}
 	}

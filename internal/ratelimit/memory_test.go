@@ -3,6 +3,7 @@ package ratelimit
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"testing"
 	"time"
@@ -145,6 +146,80 @@ func TestMemoryEvictsTheSoonestToExpire(t *testing.T) {
 		if _, held := m.shards[0].tats[k]; held == (k == soon) {
 			t.Errorf("%q held: %v; want only %q evicted", k, held, soon)
 		}
+	}
+}
+
+// In a full shard a new window evicts the one with the fewest failures.
+func TestMemoryEvictsTheFewestFailures(t *testing.T) {
+	t.Parallel()
+	clock := newFakeClock()
+	m := NewMemory(MemoryOptions{Now: clock.Now, MaxKeys: numShards * evictSample})
+	var keys []string
+	for i := 0; len(keys) < evictSample+1; i++ {
+		if k := fmt.Sprint("k", i); m.shard(k) == &m.shards[0] {
+			keys = append(keys, k)
+		}
+	}
+	// keys[2] fails twice, after the others have failed three times each:
+	// its window ends last, yet it says least.
+	few := keys[2]
+	for _, k := range keys[:evictSample] {
+		for k != few && m.shards[0].windows[k].count < 3 {
+			mustFail(t, m, k, DefaultWindow)
+		}
+	}
+	clock.Set(time.Second)
+	mustFail(t, m, few, DefaultWindow)
+	mustFail(t, m, few, DefaultWindow)
+	mustFail(t, m, keys[evictSample], DefaultWindow)
+	for _, k := range keys {
+		if _, held := m.shards[0].windows[k]; held == (k == few) {
+			t.Errorf("%q held: %v; want only %q evicted", k, held, few)
+		}
+	}
+}
+
+// The bot flood: random codes from 50 IPs, each attempt also on a
+// random customer, as fast as possible. Refused attempts leave nothing
+// behind, so the keys held stay at the IPs and the few customers whose
+// attempts got through, and only 5 attempts an IP are answered.
+func TestMemoryBotFlood(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clock := newFakeClock()
+	ips := NewMemory(MemoryOptions{Now: clock.Now})
+	customers := NewMemory(MemoryOptions{Now: clock.Now})
+	rnd := rand.New(rand.NewPCG(3, 4))
+	answered := 0
+	for i := range 200000 {
+		clock.Set(time.Duration(i) * 5 * time.Microsecond) // 200,000 a second
+		ip := fmt.Sprint("ip:10.0.0.", i%50)
+		customer := fmt.Sprint("customer:", rnd.Uint64())
+		d, err := ips.Check(ctx, ip, DefaultWindow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !d.Allowed {
+			continue
+		}
+		if d, err = customers.Check(ctx, customer, DefaultWindow); err != nil || !d.Allowed {
+			t.Fatalf("Check(%s) = %+v, %v", customer, d, err)
+		}
+		// Every code is wrong.
+		if d := mustFail(t, ips, ip, DefaultWindow); !d.Allowed {
+			continue
+		}
+		mustFail(t, customers, customer, DefaultWindow)
+		answered++
+	}
+	if answered != 50*DefaultWindow.Limit {
+		t.Errorf("%d attempts answered, want 5 for each of 50 IPs", answered)
+	}
+	if n := ips.Len(); n != 50 {
+		t.Errorf("%d IPs held, want 50", n)
+	}
+	if n := customers.Len(); n != answered {
+		t.Errorf("%d customers held, want one per answered attempt, %d", n, answered)
 	}
 }
 
