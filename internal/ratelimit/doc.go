@@ -42,7 +42,8 @@
 // same integer arithmetic, so they make the same decisions for the same
 // calls at the same times; the Redis scripts get the time as an argument
 // rather than from Redis's TIME. That keeps the two backends testable with
-// one fake clock, at the price of trusting the nodes' clocks: nodes whose
+// one fake clock, and keeps the scripts deterministic, as replicating them
+// verbatim requires, at the price of trusting the nodes' clocks: nodes whose
 // clocks disagree by d may let a key's requests or a window's end come up
 // to d early, which for clocks kept by NTP is milliseconds against limits
 // of seconds. Redis's own clock only expires keys, which by then are
