@@ -37,8 +37,8 @@
 // Memory keeps the state in sharded maps, sweeps expired keys as new ones
 // arrive and caps the number of keys (see Memory). Redis keeps it in Redis
 // under a prefix, one key per limited key with a TTL, and makes each
-// decision in one round trip, atomically with a Lua script. Both take the
-// time from an injected clock and compute in whole microseconds with the
+// decision in one round trip: Allow and Fail decide and write atomically in
+// a Lua script, Check reads with HMGET. Both take the time from an injected clock and compute in whole microseconds with the
 // same integer arithmetic, so they make the same decisions for the same
 // calls at the same times; the Redis scripts get the time as an argument
 // rather than from Redis's TIME. That keeps the two backends testable with
