@@ -180,3 +180,13 @@ func BenchmarkRedisAllow(b *testing.B) {
 		})
 	})
 }
+
+func BenchmarkSetHeaders(b *testing.B) {
+	d := Decision{Limit: 5, RetryAfter: 55 * time.Second, ResetAfter: 55 * time.Second}
+	h := http.Header{}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(h)
+		SetHeaders(h, d)
+	}
+}
