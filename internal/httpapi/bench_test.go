@@ -113,3 +113,39 @@ func BenchmarkPublish(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkValidate measures POST /v1/validations of one code with an order
+// through the whole handler stack, without the network.
+func BenchmarkValidate(b *testing.B) {
+	h, hdr, codes := benchAPI(b, 1000)
+	var next atomic.Uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			code := codes[next.Add(1)%uint64(len(codes))]
+			body := `{"redeemables":[{"object":"voucher","id":"` + code + `"}],"order":{"amount":5000}}`
+			if w := serve(h, hdr, "POST", "/v1/validations", body); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"valid":true`) {
+				b.Fatalf("validate: %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkRedeem measures POST /v1/redemptions of a distinct code by a new
+// customer through the whole handler stack, without the network.
+func BenchmarkRedeem(b *testing.B) {
+	h, hdr, codes := benchAPI(b, max(b.N, 1000))
+	var next atomic.Uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := next.Add(1) - 1
+			body := fmt.Sprintf(`{"redeemables":[{"object":"voucher","id":%q}],"customer":{"source_id":"c-%d"},"order":{"amount":5000}}`, codes[i], i)
+			if w := serve(h, hdr, "POST", "/v1/redemptions", body); w.Code != http.StatusOK {
+				b.Fatalf("redeem: %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}

@@ -242,6 +242,26 @@ func (p *Percent) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Clone returns a copy of c that shares nothing mutable with it.
+func (c *Campaign) Clone() *Campaign {
+	d := *c
+	d.Voucher = c.Voucher.Clone()
+	d.Metadata = c.Metadata.Clone()
+	d.StartDate = cloneTime(c.StartDate)
+	d.ExpirationDate = cloneTime(c.ExpirationDate)
+	d.UpdatedAt = cloneTime(c.UpdatedAt)
+	return &d
+}
+
+// cloneTime returns a copy of *t, or nil.
+func cloneTime(t *Time) *Time {
+	if t == nil {
+		return nil
+	}
+	c := *t
+	return &c
+}
+
 // Clone returns a copy of t that shares nothing mutable with it: its
 // pointers point to copies, and its metadata is copied down to nested maps
 // and slices.

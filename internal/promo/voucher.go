@@ -32,6 +32,14 @@ type Voucher struct {
 	UpdatedAt        *Time
 }
 
+// Clone returns a copy of v that shares nothing mutable with it.
+func (v *Voucher) Clone() *Voucher {
+	c := *v
+	c.Template = v.Template.Clone()
+	c.UpdatedAt = cloneTime(v.UpdatedAt)
+	return &c
+}
+
 // Lifecycle states of a voucher, as State reports them.
 const (
 	StateActive    = "ACTIVE"

@@ -35,12 +35,23 @@ func scanCampaign(sc scanner) (*promo.Campaign, error) {
 
 // Campaign returns the campaign with ID idOrName, or else with that name.
 func (r reader) Campaign(ctx context.Context, idOrName string) (*promo.Campaign, error) {
+	cache := r.cached(kindCampaign)
+	var gen uint64
+	if cache != nil {
+		if c := cache.campaign(idOrName); c != nil {
+			return c, nil
+		}
+		gen = cache.generation(kindCampaign)
+	}
 	c, err := scanCampaign(r.c.queryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = ?`, idOrName))
 	if errors.Is(err, sql.ErrNoRows) {
 		c, err = scanCampaign(r.c.queryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE name = ?`, idOrName))
 	}
 	if err != nil {
 		return nil, notFound(err, "campaign", idOrName)
+	}
+	if cache != nil {
+		cache.putCampaign(gen, c)
 	}
 	return c, nil
 }
@@ -82,6 +93,7 @@ func (r reader) campaignSeq(ctx context.Context, id string) (int64, error) {
 
 // CreateCampaign stores c with no vouchers.
 func (t *tx) CreateCampaign(ctx context.Context, c *promo.Campaign) error {
+	t.ch.campaigns = true
 	if c.ID == "" {
 		c.ID = promo.NewID(promo.PrefixCampaign)
 	}
@@ -99,6 +111,7 @@ func (t *tx) CreateCampaign(ctx context.Context, c *promo.Campaign) error {
 // UpdateCampaign stores c over the campaign with c.ID, and sets
 // c.VouchersCount to the store's.
 func (t *tx) UpdateCampaign(ctx context.Context, c *promo.Campaign) error {
+	t.ch.campaigns = true
 	data, err := marshal(c)
 	if err != nil {
 		return err
@@ -132,6 +145,7 @@ func campaignWriteErr(err error, c *promo.Campaign) error {
 // DeleteCampaign deletes the campaign, its tiers and its vouchers. Their
 // publications stay, as history.
 func (t *tx) DeleteCampaign(ctx context.Context, id string) (int64, error) {
+	t.ch.campaigns = true
 	seq, err := t.campaignSeq(ctx, id)
 	if err != nil {
 		return 0, err
@@ -190,6 +204,7 @@ func (r reader) Tiers(ctx context.Context, campaignID string) ([]*promo.Tier, er
 
 // CreateTier stores t and sets t.ID.
 func (t *tx) CreateTier(ctx context.Context, tr *promo.Tier) error {
+	t.ch.campaigns = true
 	seq, err := t.campaignSeq(ctx, tr.CampaignID)
 	if err != nil {
 		return err
@@ -207,6 +222,7 @@ func (t *tx) CreateTier(ctx context.Context, tr *promo.Tier) error {
 // UpdateTier stores t's template, which every voucher of the tier without
 // its own template reads from then on; ENotFound.
 func (t *tx) UpdateTier(ctx context.Context, tr *promo.Tier) error {
+	t.ch.campaigns = true
 	data, err := marshal(tr.Template)
 	if err != nil {
 		return err

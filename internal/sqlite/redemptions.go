@@ -375,6 +375,18 @@ func (r reader) RulesOf(ctx context.Context, objectIDs ...string) ([]*promo.Vali
 	if len(objectIDs) == 0 {
 		return []*promo.ValidationRule{}, nil
 	}
+	cache := r.cached(kindRules)
+	var (
+		gen uint64
+		key string
+	)
+	if cache != nil {
+		key = rulesKey(objectIDs)
+		if rs, ok := cache.rulesOf(key); ok {
+			return rs, nil
+		}
+		gen = cache.generation(kindRules)
+	}
 	args := make([]any, len(objectIDs))
 	for i, id := range objectIDs {
 		args[i] = id
@@ -383,11 +395,18 @@ func (r reader) RulesOf(ctx context.Context, objectIDs ...string) ([]*promo.Vali
 	out, err := list(ctx, r, `SELECT r.data FROM validation_rules r JOIN
 		(SELECT rule_id, min(seq) AS first FROM rule_assignments WHERE object_id IN (`+marks+`) GROUP BY rule_id) a
 		ON a.rule_id = r.id ORDER BY a.first`, args, scanRule)
-	return out, wrap(err, "read rules")
+	if err != nil {
+		return nil, wrap(err, "read rules")
+	}
+	if cache != nil {
+		cache.putRules(gen, key, out)
+	}
+	return out, nil
 }
 
 // CreateValidationRule stores a new rule.
 func (t *tx) CreateValidationRule(ctx context.Context, rule *promo.ValidationRule) error {
+	t.ch.rules = true
 	data, err := marshal(rule)
 	if err != nil {
 		return err
@@ -403,6 +422,7 @@ func (t *tx) CreateValidationRule(ctx context.Context, rule *promo.ValidationRul
 
 // UpdateValidationRule stores a rule over the one with its ID.
 func (t *tx) UpdateValidationRule(ctx context.Context, rule *promo.ValidationRule) error {
+	t.ch.rules = true
 	data, err := marshal(rule)
 	if err != nil {
 		return err
@@ -421,6 +441,7 @@ func (t *tx) UpdateValidationRule(ctx context.Context, rule *promo.ValidationRul
 
 // DeleteValidationRule deletes a rule; its assignments go with it.
 func (t *tx) DeleteValidationRule(ctx context.Context, id string) error {
+	t.ch.rules = true
 	res, err := t.c.exec(ctx, `DELETE FROM validation_rules WHERE id = ?`, id)
 	if err != nil {
 		return wrap(err, "delete validation rule")
@@ -435,6 +456,7 @@ func (t *tx) DeleteValidationRule(ctx context.Context, id string) error {
 
 // CreateRuleAssignment stores an assignment.
 func (t *tx) CreateRuleAssignment(ctx context.Context, a *promo.ValidationRuleAssignment) error {
+	t.ch.rules = true
 	_, err := t.c.exec(ctx, `INSERT INTO rule_assignments (id, rule_id, object_type, object_id, created_at) VALUES (?, ?, ?, ?, ?)`,
 		a.ID, a.RuleID, a.RelatedObjectType, a.RelatedObjectID, a.CreatedAt.Millis())
 	if _, ok := uniqueViolation(err); ok {

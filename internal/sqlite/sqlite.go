@@ -36,6 +36,7 @@ type Store struct {
 	written   chan struct{} // closed when the writer has stopped
 	ckpted    chan struct{} // closed when the checkpointer has stopped
 	closeOnce sync.Once
+	cache     readCache
 	wstmts    *stmtCache
 	rstmts    *stmtCache
 }
@@ -279,7 +280,11 @@ func (s *Store) write() {
 // commitGroup runs a group of Updates in one transaction and answers each.
 func (s *Store) commitGroup(group []*update) {
 	results := make([]updateResult, len(group))
+	ch := &changes{}
 	answer := func() {
+		// Nothing of what the group replaced may be read once an
+		// Update has returned.
+		s.cache.forget(ch)
 		for i, u := range group {
 			u.done <- results[i]
 		}
@@ -297,7 +302,7 @@ func (s *Store) commitGroup(group []*update) {
 		return
 	}
 	ctx := context.Background()
-	t := &tx{reader{c: groupConn{stmtConn{s.wstmts}}, s: s}}
+	t := &tx{reader{c: groupConn{stmtConn{s.wstmts}}, s: s, ch: ch}}
 	inTx := false
 	ok := 0 // Updates done in the open transaction
 	for i, u := range group {
@@ -561,10 +566,28 @@ func (c stmtConn) queryRow(ctx context.Context, query string, args ...any) scann
 	return st.QueryRowContext(ctx, args...)
 }
 
-// reader implements promo.Reader over a conn.
+// reader implements promo.Reader over a conn. Outside a transaction ch is
+// nil; in one, it is what the group's transaction has changed so far.
 type reader struct {
-	c conn
-	s *Store
+	c  conn
+	s  *Store
+	ch *changes
+}
+
+// cached returns the store's read cache for a kind of thing, or nil when
+// the reader's transaction has changed things of that kind: it must read
+// its own writes. A transaction reads vouchers without the cache, as it
+// reads them to change them.
+func (r reader) cached(kind int) *readCache {
+	if r.ch != nil {
+		switch {
+		case kind == kindVoucher,
+			kind == kindCampaign && r.ch.campaigns,
+			kind == kindRules && (r.ch.rules || r.ch.campaigns):
+			return nil
+		}
+	}
+	return &r.s.cache
 }
 
 // tx implements promo.Tx on the writer connection.

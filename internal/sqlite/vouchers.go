@@ -74,9 +74,20 @@ func (r reader) Voucher(ctx context.Context, id string) (*promo.Voucher, error) 
 
 // VoucherByKey returns the voucher whose code has key key.
 func (r reader) VoucherByKey(ctx context.Context, key string) (*promo.Voucher, error) {
+	cache := r.cached(kindVoucher)
+	var gen uint64
+	if cache != nil {
+		if v := cache.voucher(key); v != nil {
+			return v, nil
+		}
+		gen = cache.generation(kindVoucher)
+	}
 	v, err := scanVoucher(r.c.queryRow(ctx, voucherSelect+` WHERE v.key = ?`, key))
 	if err != nil {
 		return nil, notFound(err, "voucher", key)
+	}
+	if cache != nil {
+		cache.putVoucher(gen, v)
 	}
 	return v, nil
 }
@@ -161,6 +172,9 @@ func fresh(v *promo.Voucher) bool {
 // keys land all over the key index, and in key order consecutive inserts
 // touch neighbouring pages.
 func (t *tx) InsertVouchers(ctx context.Context, vs []*promo.Voucher) ([]bool, error) {
+	// The campaigns' vouchers_count changes; no cached voucher does, as
+	// the cache holds only vouchers that exist.
+	t.ch.campaigns = true
 	inserted := make([]bool, len(vs))
 	if len(vs) == 0 {
 		return inserted, nil
@@ -332,6 +346,7 @@ func (t *tx) UpdateVoucher(ctx context.Context, v *promo.Voucher) error {
 	if !ok {
 		return promo.NotFound("voucher", v.ID)
 	}
+	t.ch.seqs = append(t.ch.seqs, seq)
 	args := []any{boolInt(v.Active), nullString(v.HolderID), v.PublishCount, v.RedeemedQuantity, nullTime(v.UpdatedAt)}
 	q := `UPDATE vouchers SET active = ?, holder_id = ?, publish_count = ?, redeemed_quantity = ?, updated_at = ? WHERE seq = ?`
 	if v.OwnTemplate {
@@ -356,6 +371,7 @@ func (t *tx) UpdateVoucher(ctx context.Context, v *promo.Voucher) error {
 
 // DeleteVoucher deletes the voucher with ID id.
 func (t *tx) DeleteVoucher(ctx context.Context, id string) error {
+	t.ch.campaigns = true // vouchers_count, and the voucher
 	seq, ok := promo.VoucherSeq(id)
 	if !ok {
 		return promo.NotFound("voucher", id)
