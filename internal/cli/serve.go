@@ -94,6 +94,11 @@ func serve(ctx context.Context, log *slog.Logger, addr, dataDir string, stdout i
 		return err
 	}
 	defer store.Close()
+	release, err := lockDataDir(dataDir)
+	if err != nil {
+		return err
+	}
+	defer release()
 
 	reg := metrics.NewRegistry()
 	eng := engine.New(store, engine.Options{
