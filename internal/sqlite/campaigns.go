@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strconv"
+	"strings"
 
 	"promo/internal/promo"
 )
@@ -43,7 +44,11 @@ func (r reader) Campaign(ctx context.Context, idOrName string) (*promo.Campaign,
 		}
 		gen = cache.generation(kindCampaign)
 	}
-	c, err := scanCampaign(r.c.queryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = ?`, idOrName))
+	// Every ID has the campaign prefix: anything else is only a name.
+	c, err := (*promo.Campaign)(nil), sql.ErrNoRows
+	if strings.HasPrefix(idOrName, promo.PrefixCampaign) {
+		c, err = scanCampaign(r.c.queryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = ?`, idOrName))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		c, err = scanCampaign(r.c.queryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE name = ?`, idOrName))
 	}

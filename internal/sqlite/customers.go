@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"promo/internal/promo"
 )
@@ -33,7 +34,12 @@ func scanCustomer(sc scanner) (*promo.Customer, error) {
 // Customer returns the customer with ID idOrSourceID, or else with that
 // source_id.
 func (r reader) Customer(ctx context.Context, idOrSourceID string) (*promo.Customer, error) {
-	c, err := scanCustomer(r.c.queryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = ?`, idOrSourceID))
+	// Every ID has the customer prefix: anything else is only a source_id.
+	err := sql.ErrNoRows
+	var c *promo.Customer
+	if strings.HasPrefix(idOrSourceID, promo.PrefixCustomer) {
+		c, err = scanCustomer(r.c.queryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = ?`, idOrSourceID))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		c, err = scanCustomer(r.c.queryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE source_id = ?`, idOrSourceID))
 	}
@@ -154,7 +160,12 @@ func scanOrder(sc scanner) (*promo.Order, error) {
 // Order returns the order with ID idOrSourceID, or else with that
 // source_id.
 func (r reader) Order(ctx context.Context, idOrSourceID string) (*promo.Order, error) {
-	o, err := scanOrder(r.c.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ?`, idOrSourceID))
+	// Every ID has the order prefix: anything else is only a source_id.
+	err := sql.ErrNoRows
+	var o *promo.Order
+	if strings.HasPrefix(idOrSourceID, promo.PrefixOrder) {
+		o, err = scanOrder(r.c.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = ?`, idOrSourceID))
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		o, err = scanOrder(r.c.queryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE source_id = ?`, idOrSourceID))
 	}

@@ -112,41 +112,36 @@ func (t *tx) UpdateRedemption(ctx context.Context, red *promo.Redemption) error 
 
 // Counter returns a scope's counters from fromDay on, or all time.
 func (r reader) Counter(ctx context.Context, scope string, fromDay int64) (promo.Counter, error) {
+	// A scope has a row per day (AllTime, 0, holds what was added for no
+	// day), so its all-time total is the sum of its rows from day 0.
 	var c promo.Counter
-	q := `SELECT count, amount, order_amount FROM redemption_counters WHERE scope = ? AND day = 0`
-	if fromDay != promo.AllTime {
-		q = `SELECT coalesce(sum(count), 0), coalesce(sum(amount), 0), coalesce(sum(order_amount), 0)
-			FROM redemption_counters WHERE scope = ? AND day >= ?`
-	}
-	args := []any{scope}
-	if fromDay != promo.AllTime {
-		args = append(args, fromDay)
-	}
-	err := r.c.queryRow(ctx, q, args...).Scan(&c.Count, &c.Amount, &c.OrderAmount)
-	if err != nil && err != sql.ErrNoRows {
+	err := r.c.queryRow(ctx, `SELECT coalesce(sum(count), 0), coalesce(sum(amount), 0), coalesce(sum(order_amount), 0)
+		FROM redemption_counters WHERE scope = ? AND day >= ?`, scope, fromDay).Scan(&c.Count, &c.Amount, &c.OrderAmount)
+	if err != nil {
 		return c, wrap(err, "read counter")
 	}
 	return c, nil
 }
 
-// AddCounters adds delta to the counters of scopes for day and for all
-// time.
+// AddCounters adds delta to the counters of scopes for day, which counts
+// for all time too (see Counter), in one statement.
 func (t *tx) AddCounters(ctx context.Context, day int64, delta promo.Counter, scopes ...string) error {
-	days := []int64{day, promo.AllTime}
-	if day == promo.AllTime {
-		days = days[1:]
+	if len(scopes) == 0 {
+		return nil
 	}
-	for _, s := range scopes {
-		for _, d := range days {
-			if _, err := t.c.exec(ctx, `INSERT INTO redemption_counters (scope, day, count, amount, order_amount) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (scope, day) DO UPDATE SET count = count + excluded.count, amount = amount + excluded.amount,
-				order_amount = order_amount + excluded.order_amount`,
-				s, d, delta.Count, delta.Amount, delta.OrderAmount); err != nil {
-				return wrap(err, "add counters")
-			}
+	var b strings.Builder
+	b.WriteString(`INSERT INTO redemption_counters (scope, day, count, amount, order_amount) VALUES (?, ?, ?, ?, ?)`)
+	args := make([]any, 0, 5*len(scopes))
+	for i, s := range scopes {
+		if i > 0 {
+			b.WriteString(`, (?, ?, ?, ?, ?)`)
 		}
+		args = append(args, s, day, delta.Count, delta.Amount, delta.OrderAmount)
 	}
-	return nil
+	b.WriteString(` ON CONFLICT (scope, day) DO UPDATE SET count = count + excluded.count,
+		amount = amount + excluded.amount, order_amount = order_amount + excluded.order_amount`)
+	_, err := t.c.exec(ctx, b.String(), args...)
+	return wrap(err, "add counters")
 }
 
 // Sessions returns the voucher's live session locks.
