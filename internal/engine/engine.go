@@ -175,6 +175,13 @@ func (e *Engine) Authenticate(ctx context.Context, appID, token string) (string,
 // CreateAPIKey makes a new API key and returns it with its token, which is
 // not stored and cannot be shown again.
 func (e *Engine) CreateAPIKey(ctx context.Context, name string) (*promo.APIKey, string, error) {
+	return e.createAPIKey(ctx, name, false)
+}
+
+// createAPIKey creates a key; with onlyFirst, only when the store has none,
+// in the same transaction, so that servers starting together on one
+// database create one key between them (nil when another did).
+func (e *Engine) createAPIKey(ctx context.Context, name string, onlyFirst bool) (*promo.APIKey, string, error) {
 	var raw [32]byte
 	token := hex.EncodeToString(randomBytes(raw[:]))
 	k := &promo.APIKey{
@@ -183,14 +190,23 @@ func (e *Engine) CreateAPIKey(ctx context.Context, name string) (*promo.APIKey, 
 		TokenHash: TokenHash(token),
 		CreatedAt: e.Now(),
 	}
+	created := false
 	err := e.store.Update(ctx, func(tx promo.Tx) error {
+		created = false
+		if onlyFirst {
+			keys, err := tx.APIKeys(ctx)
+			if err != nil || len(keys) > 0 {
+				return err
+			}
+		}
 		if err := tx.CreateAPIKey(ctx, k); err != nil {
 			return err
 		}
+		created = true
 		return e.audit(ctx, tx, promo.AuditEntry{Action: promo.AuditCreated, ResourceType: "api_key", ResourceID: k.ID,
 			Details: promo.Metadata{"name": name}})
 	})
-	if err != nil {
+	if err != nil || !created {
 		return nil, "", err
 	}
 	return k, token, nil
@@ -213,5 +229,5 @@ func (e *Engine) EnsureAPIKey(ctx context.Context) (*promo.APIKey, string, error
 	if err != nil || len(keys) > 0 {
 		return nil, "", err
 	}
-	return e.CreateAPIKey(ctx, "first key")
+	return e.createAPIKey(ctx, "first key", true)
 }

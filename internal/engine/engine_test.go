@@ -410,3 +410,33 @@ func TestAuthenticate(t *testing.T) {
 		t.Fatalf("stored key %+v, %v: the token must be stored hashed", got, err)
 	}
 }
+
+// TestEnsureAPIKeyOnce: servers starting together on one empty store
+// create one first key between them.
+func TestEnsureAPIKeyOnce(t *testing.T) {
+	t.Parallel()
+	b := setup(t, engine.Options{})
+	var (
+		wg      sync.WaitGroup
+		created atomic.Int32
+	)
+	for range 10 {
+		wg.Go(func() {
+			k, _, err := b.eng.EnsureAPIKey(context.Background())
+			if err != nil {
+				t.Error(err)
+			}
+			if k != nil {
+				created.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	keys, err := b.store.APIKeys(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || created.Load() != 1 {
+		t.Fatalf("%d keys stored, %d reported created; want 1 and 1", len(keys), created.Load())
+	}
+}
