@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -36,7 +37,12 @@ func scanCampaign(sc scanner) (*promo.Campaign, error) {
 
 // Campaign returns the campaign with ID idOrName, or else with that name.
 func (r reader) Campaign(ctx context.Context, idOrName string) (*promo.Campaign, error) {
-	c, err := scanCampaign(r.q.QueryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = $1`, idOrName))
+	// Every ID has the campaign prefix: anything else is only a name.
+	err := pgx.ErrNoRows
+	var c *promo.Campaign
+	if strings.HasPrefix(idOrName, promo.PrefixCampaign) {
+		c, err = scanCampaign(r.q.QueryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = $1`, idOrName))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		c, err = scanCampaign(r.q.QueryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE name = $1`, idOrName))
 	}

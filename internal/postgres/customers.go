@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -34,7 +35,12 @@ func scanCustomer(sc scanner) (*promo.Customer, error) {
 // Customer returns the customer with ID idOrSourceID, or else with that
 // source_id.
 func (r reader) Customer(ctx context.Context, idOrSourceID string) (*promo.Customer, error) {
-	c, err := scanCustomer(r.q.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = $1`, idOrSourceID))
+	// Every ID has the customer prefix: anything else is only a source_id.
+	err := pgx.ErrNoRows
+	var c *promo.Customer
+	if strings.HasPrefix(idOrSourceID, promo.PrefixCustomer) {
+		c, err = scanCustomer(r.q.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = $1`, idOrSourceID))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		c, err = scanCustomer(r.q.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE source_id = $1`, idOrSourceID))
 	}
@@ -140,7 +146,12 @@ func scanOrder(sc scanner) (*promo.Order, error) {
 // Order returns the order with ID idOrSourceID, or else with that
 // source_id.
 func (r reader) Order(ctx context.Context, idOrSourceID string) (*promo.Order, error) {
-	o, err := scanOrder(r.q.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = $1`, idOrSourceID))
+	// Every ID has the order prefix: anything else is only a source_id.
+	err := pgx.ErrNoRows
+	var o *promo.Order
+	if strings.HasPrefix(idOrSourceID, promo.PrefixOrder) {
+		o, err = scanOrder(r.q.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = $1`, idOrSourceID))
+	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		o, err = scanOrder(r.q.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE source_id = $1`, idOrSourceID))
 	}

@@ -60,6 +60,11 @@ func Run(t *testing.T, open func(t *testing.T) promo.Store) {
 		{"RuleAssignments", testRuleAssignments},
 		{"RedemptionWritesRollBack", testRedemptionWritesRollBack},
 		{"Ping", testPing},
+		{"ConcurrentBudget", testConcurrentBudget},
+		{"ConcurrentCounters", testConcurrentCounters},
+		{"ConcurrentLockVoucher", testConcurrentLockVoucher},
+		{"ConcurrentCustomerUpsert", testConcurrentCustomerUpsert},
+		{"ConcurrentClaim", testConcurrentClaim},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
