@@ -13,15 +13,15 @@ import (
 )
 
 const apikeysUsage = `Usage:
-  promo apikeys create [--name NAME] [--json] [--data-dir DIR]
-  promo apikeys list [--json] [--data-dir DIR]
-  promo apikeys revoke APP_ID [--data-dir DIR]
+  promo apikeys create [--name NAME] [--json] [--data-dir DIR | --database URL]
+  promo apikeys list [--json] [--data-dir DIR | --database URL]
+  promo apikeys revoke APP_ID [--data-dir DIR | --database URL]
 
-Manages the API keys of the store in the data directory; a running server
-sees changes within seconds. create prints the new key's token once: only
-its hash is stored.
+Manages the API keys of the store (the embedded one in the data directory,
+or PostgreSQL with --database); a running server sees changes within
+seconds. create prints the new key's token once: only its hash is stored.
 
-Environment: PROMO_DATA_DIR (the flag wins).
+Environment: PROMO_DATA_DIR, PROMO_DATABASE_URL (flags win).
 `
 
 func runAPIKeys(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -40,7 +40,7 @@ func runAPIKeys(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		return ExitUsage
 	}
 	fs := newFlagSet("promo apikeys "+cmd, apikeysUsage, stderr)
-	dataDir := setting(fs, "data-dir", "PROMO_DATA_DIR", defaultDataDir, "data directory")
+	sf := addStoreFlags(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	name := fs.String("name", "", "a name for the key (create)")
 	rest, err := parse(fs, args)
@@ -55,7 +55,7 @@ func runAPIKeys(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprint(stderr, apikeysUsage)
 		return ExitUsage
 	}
-	store, err := openStore(ctx, *dataDir)
+	store, err := sf.open(ctx, true)
 	if err != nil {
 		fmt.Fprintf(stderr, "promo apikeys: %v\n", err)
 		return ExitFailure

@@ -31,6 +31,7 @@ Usage:
 
 Commands:
   serve            serve the API
+  migrate          apply the store's migrations
   apikeys          create, list and revoke API keys
   codes generate   generate unique, unguessable codes
   codes check      say whether a code is well formed, and why not
@@ -63,6 +64,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runServe(ctx, rest, stdout, stderr)
 	case "apikeys":
 		return runAPIKeys(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "promo: unknown command %q\n\n%s", cmd, usage)
 		return ExitUsage

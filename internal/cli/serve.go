@@ -10,14 +10,12 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
 	"promo/internal/engine"
 	"promo/internal/httpapi"
 	"promo/internal/metrics"
-	"promo/internal/sqlite"
 )
 
 // Defaults of the server's settings; flags win over the environment, which
@@ -28,13 +26,14 @@ const (
 )
 
 const serveUsage = `Usage:
-  promo serve [--addr HOST:PORT] [--data-dir DIR]
+  promo serve [--addr HOST:PORT] [--data-dir DIR | --database URL] [--no-migrate]
 
 Serves the API. Data is kept in an embedded SQLite store in the data
-directory, created when missing. On first start with no API key, one is
+directory, created when missing, or with --database in PostgreSQL, which
+any number of servers can share. On first start with no API key, one is
 created and printed once.
 
-Environment: PROMO_ADDR, PROMO_DATA_DIR (flags win).
+Environment: PROMO_ADDR, PROMO_DATA_DIR, PROMO_DATABASE_URL (flags win).
 `
 
 // setting registers a string flag whose default comes from an environment
@@ -47,18 +46,11 @@ func setting(fs *flag.FlagSet, name, env, def, usage string) *string {
 	return fs.String(name, v, usage+" (env "+env+")")
 }
 
-// openStore opens the embedded store in dir, creating dir when missing.
-func openStore(ctx context.Context, dir string) (*sqlite.Store, error) {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, fmt.Errorf("data directory: %w", err)
-	}
-	return sqlite.Open(ctx, filepath.Join(dir, "promo.db"))
-}
-
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("promo serve", serveUsage, stderr)
 	addr := setting(fs, "addr", "PROMO_ADDR", defaultAddr, "address to listen on")
-	dataDir := setting(fs, "data-dir", "PROMO_DATA_DIR", defaultDataDir, "data directory")
+	sf := addStoreFlags(fs)
+	noMigrate := fs.Bool("no-migrate", false, "do not apply PostgreSQL migrations at start (see promo migrate)")
 	rest, err := parse(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -70,7 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	lw := newLogWriter(stderr)
 	defer lw.Close()
 	log := slog.New(slog.NewJSONHandler(lw, nil))
-	if err := serve(ctx, log, *addr, *dataDir, stdout); err != nil {
+	if err := serve(ctx, log, *addr, sf, !*noMigrate, stdout); err != nil {
 		log.Error("promo serve stopped", "err", err)
 		return ExitFailure
 	}
@@ -88,17 +80,27 @@ func (o observer) Published(n int64)      { o.published.With().Add(float64(n)) }
 // serve runs the server until ctx ends, then shuts it down gracefully:
 // requests in flight finish, the async action in progress pauses at a batch
 // boundary, and the store closes.
-func serve(ctx context.Context, log *slog.Logger, addr, dataDir string, stdout io.Writer) error {
-	store, err := openStore(ctx, dataDir)
+//
+// On the embedded store it holds the data directory (lockDataDir): one
+// server owns it, and takes over its unfinished async actions at once. On
+// PostgreSQL any number of servers share the database, and an action whose
+// server died is taken over when its lease ends.
+func serve(ctx context.Context, log *slog.Logger, addr string, sf storeFlags, migrate bool, stdout io.Writer) error {
+	if !sf.shared() {
+		if err := os.MkdirAll(*sf.dataDir, 0o700); err != nil {
+			return fmt.Errorf("data directory: %w", err)
+		}
+		release, err := lockDataDir(*sf.dataDir)
+		if err != nil {
+			return err
+		}
+		defer release()
+	}
+	store, err := sf.open(ctx, migrate)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	release, err := lockDataDir(dataDir)
-	if err != nil {
-		return err
-	}
-	defer release()
 
 	reg := metrics.NewRegistry()
 	eng := engine.New(store, engine.Options{
@@ -107,7 +109,7 @@ func serve(ctx context.Context, log *slog.Logger, addr, dataDir string, stdout i
 			generated: reg.Counter("promo_codes_generated_total", "Codes generated and stored."),
 			published: reg.Counter("promo_publications_total", "Vouchers published to customers."),
 		},
-		TakeOverOnStart: true, // one process owns an embedded store
+		TakeOverOnStart: !sf.shared(), // one process owns an embedded store
 	})
 	key, token, err := eng.EnsureAPIKey(ctx)
 	if err != nil {
@@ -135,7 +137,7 @@ func serve(ctx context.Context, log *slog.Logger, addr, dataDir string, stdout i
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "data_dir", dataDir)
+	log.Info("listening", "addr", ln.Addr().String(), "store", sf.describe())
 
 	workCtx, stopWork := context.WithCancel(context.WithoutCancel(ctx))
 	var wg sync.WaitGroup
