@@ -1,8 +1,17 @@
 package postgres_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"promo/internal/postgres"
 	"promo/internal/postgres/pgtest"
 	"promo/internal/promo"
 	"promo/internal/storetest"
@@ -11,4 +20,290 @@ import (
 func TestStore(t *testing.T) {
 	pgtest.URL(t)
 	storetest.Run(t, func(t *testing.T) promo.Store { return pgtest.Open(t) })
+}
+
+// TestUpdateRetries forces a write skew: two Updates each read a counter,
+// wait until the other has read it too, and add to it what depends on what
+// they read. Run one after another, the first sees 0 and adds 10, the
+// second sees 1 and adds 1. At SERIALIZABLE one of them fails to commit,
+// and Update runs it again, without the caller seeing the failure, to the
+// serial result.
+func TestUpdateRetries(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := t.Context()
+	const scope = "c|camp_skew"
+	var runs atomic.Int32
+	read := []chan struct{}{make(chan struct{}), make(chan struct{})}
+	update := func(me int) error {
+		first := true
+		return s.Update(ctx, func(tx promo.Tx) error {
+			runs.Add(1)
+			c, err := tx.Counter(ctx, scope, promo.AllTime)
+			if err != nil {
+				return err
+			}
+			if first {
+				// Only the first run waits: a retry runs alone.
+				first = false
+				close(read[me])
+				select {
+				case <-read[1-me]:
+				case <-time.After(10 * time.Second):
+					return errors.New("the other Update never read")
+				}
+			}
+			add := int64(10)
+			if c.Count > 0 {
+				add = 1
+			}
+			return tx.AddCounters(ctx, 20000, promo.Counter{Count: 1, Amount: add}, scope)
+		})
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i := range 2 {
+		wg.Go(func() { errs[i] = update(i) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Update %d: %v", i, err)
+		}
+	}
+	got, err := s.Counter(ctx, scope, promo.AllTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (promo.Counter{Count: 2, Amount: 11}); got != want {
+		t.Fatalf("counter %+v, want %+v: the Updates did not behave as if one ran after the other", got, want)
+	}
+	if n := runs.Load(); n != 3 {
+		t.Fatalf("fn ran %d times, want 3: one Update retried once", n)
+	}
+}
+
+// TestUpdateRetriesSwallowed: an fn that swallows the serialization failure
+// of a statement and returns nil is run again all the same; its view was
+// one no serial order gives.
+func TestUpdateRetriesSwallowed(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := t.Context()
+	c := &promo.Campaign{Name: "Swallowed", CampaignType: promo.CampaignDiscountCoupons, Type: promo.CampaignStatic, CreatedAt: promo.NewTime(time.Now())}
+	if err := s.Update(ctx, func(tx promo.Tx) error { return tx.CreateCampaign(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	// Another transaction changes the campaign after this one's snapshot;
+	// this one's update of the row fails to serialize.
+	var runs int
+	err := s.Update(ctx, func(tx promo.Tx) error {
+		runs++
+		got, err := tx.Campaign(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if runs == 1 {
+			other := *got
+			other.Active = true
+			if err := s.Update(ctx, func(tx promo.Tx) error { return tx.UpdateCampaign(ctx, &other) }); err != nil {
+				return fmt.Errorf("the other Update: %w", err)
+			}
+		}
+		got.Description = "changed"
+		_ = tx.UpdateCampaign(ctx, got) // fails on the first run, and fn does not say
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 2 {
+		t.Fatalf("fn ran %d times, want 2", runs)
+	}
+	got, err := s.Campaign(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !got.Active || got.Description != "changed" {
+		t.Fatalf("campaign %+v: want both Updates' changes", got)
+	}
+}
+
+// TestMigrateConcurrently starts four nodes on one empty schema at once:
+// each migrates, and every migration is applied and recorded once.
+func TestMigrateConcurrently(t *testing.T) {
+	schema := pgtest.Schema(t)
+	stores := make([]*postgres.Store, 4)
+	for i := range stores {
+		stores[i] = pgtest.OpenSchema(t, schema)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(stores))
+	for i, s := range stores {
+		wg.Go(func() { errs[i] = s.Migrate(t.Context()) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Migrate on node %d: %v", i, err)
+		}
+	}
+	if err := stores[0].Migrate(t.Context()); err != nil {
+		t.Fatalf("Migrate again: %v", err)
+	}
+	conn, err := pgx.Connect(t.Context(), pgtest.URL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var n, distinct, first int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*), count(DISTINCT version), min(version) FROM `+schema+`.schema_migrations`).Scan(&n, &distinct, &first); err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 || n != distinct || first != 1 {
+		t.Fatalf("schema_migrations has %d rows, %d versions, the first %d", n, distinct, first)
+	}
+	if err := stores[1].Ping(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCompactCounters: folding the deltas into totals changes no counter,
+// and counters go on adding up after it.
+func TestCompactCounters(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := t.Context()
+	const today = 20500
+	add := func(day int64, c promo.Counter, scopes ...string) {
+		t.Helper()
+		if err := s.Update(ctx, func(tx promo.Tx) error { return tx.AddCounters(ctx, day, c, scopes...) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(what string) {
+		t.Helper()
+		for _, tc := range []struct {
+			scope string
+			from  int64
+			want  promo.Counter
+		}{
+			{"a", promo.AllTime, promo.Counter{Count: 3, Amount: 30, OrderAmount: 300}},
+			{"a", today - 7, promo.Counter{Count: 2, Amount: 20, OrderAmount: 200}},
+			{"a", today, promo.Counter{Count: 1, Amount: 10, OrderAmount: 100}},
+			{"b", promo.AllTime, promo.Counter{Count: 2, Amount: 15, OrderAmount: 150}},
+			{"b", today - 1, promo.Counter{Count: 1, Amount: 10, OrderAmount: 100}},
+		} {
+			got, err := s.Counter(ctx, tc.scope, tc.from)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tc.want {
+				t.Fatalf("%s: counter %s from %d is %+v, want %+v", what, tc.scope, tc.from, got, tc.want)
+			}
+		}
+	}
+	add(today-7, promo.Counter{Count: 1, Amount: 10, OrderAmount: 100}, "a")
+	add(promo.AllTime, promo.Counter{Count: 1, Amount: 10, OrderAmount: 100}, "a")
+	add(today, promo.Counter{Count: 1, Amount: 10, OrderAmount: 100}, "a", "b")
+	add(today-3, promo.Counter{Count: 1, Amount: 5, OrderAmount: 50}, "b")
+	check("before compaction")
+	if err := s.CompactCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after compaction")
+	add(today, promo.Counter{Count: 1, Amount: 10, OrderAmount: 100}, "a")
+	add(today, promo.Counter{Count: -1, Amount: -10, OrderAmount: -100}, "a")
+	if err := s.CompactCounters(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("after a redemption, its rollback and compaction")
+}
+
+// TestTwoNodes runs publications of one pool on two stores over one
+// schema, as two promo processes: no voucher goes twice.
+func TestTwoNodes(t *testing.T) {
+	a := pgtest.Open(t)
+	ctx := t.Context()
+	now := promo.NewTime(time.Now())
+	c := &promo.Campaign{Name: "Nodes", CampaignType: promo.CampaignDiscountCoupons, Type: promo.CampaignStatic, Active: true, CreatedAt: now}
+	var vs []*promo.Voucher
+	if err := a.Update(ctx, func(tx promo.Tx) error {
+		if err := tx.CreateCampaign(ctx, c); err != nil {
+			return err
+		}
+		tier := &promo.Tier{CampaignID: c.ID, Template: promo.VoucherTemplate{Type: promo.VoucherDiscount}}
+		if err := tx.CreateTier(ctx, tier); err != nil {
+			return err
+		}
+		vs = vs[:0]
+		for i := range 40 {
+			code := fmt.Sprintf("NODE%03d", i)
+			vs = append(vs, &promo.Voucher{Code: code, Key: code, CampaignID: c.ID, TierID: tier.ID, Active: true, CreatedAt: now})
+		}
+		_, err := tx.InsertVouchers(ctx, vs)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b := pgtest.OpenSchema(t, schemaOf(t, a))
+	nodes := []*postgres.Store{a, b}
+	var mu sync.Mutex
+	taken := map[string]string{}
+	var wg sync.WaitGroup
+	errs := make(chan error, 60)
+	for i := range 60 {
+		s := nodes[i%2]
+		wg.Go(func() {
+			cust := fmt.Sprintf("cust_%d", i)
+			err := s.Update(ctx, func(tx promo.Tx) error {
+				v, err := tx.TakeVoucher(ctx, c.ID)
+				if err != nil {
+					return err
+				}
+				v.HolderID, v.PublishCount = cust, v.PublishCount+1
+				return tx.UpdateVoucher(ctx, v)
+			})
+			if promo.ErrorCode(err) == promo.ENoVoucherSuitable {
+				return
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			taken[cust] = ""
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if len(taken) != 40 {
+		t.Fatalf("%d publications, want 40", len(taken))
+	}
+	holders := map[string]bool{}
+	for _, v := range vs {
+		got, err := b.Voucher(ctx, v.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.HolderID == "" || got.PublishCount != 1 || holders[got.HolderID] {
+			t.Fatalf("voucher %s: holder %q, published %d times", got.Code, got.HolderID, got.PublishCount)
+		}
+		holders[got.HolderID] = true
+	}
+}
+
+// schemaOf returns the schema a store works in.
+func schemaOf(t *testing.T, s *postgres.Store) string {
+	t.Helper()
+	var schema string
+	if err := s.Update(t.Context(), func(tx promo.Tx) error {
+		var err error
+		schema, err = postgres.CurrentSchema(t.Context(), tx)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return schema
 }
