@@ -37,6 +37,13 @@ func (w *where) add(cond string, args ...any) {
 	w.args = append(w.args, args...)
 }
 
+// arg adds an argument that no condition names and returns its
+// placeholder, for a query's FROM.
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
 // created adds a TimeRange on column col.
 func (w *where) created(col string, r promo.TimeRange) {
 	if r.After != nil {

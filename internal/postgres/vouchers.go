@@ -25,6 +25,14 @@ LEFT JOIN tiers t ON t.id = v.tier_id AND v.template IS NULL`
 	voucherSelect = `SELECT ` + voucherCols + ` FROM vouchers v` + voucherJoins
 )
 
+// The predicates of the partial indexes vouchers_pool and
+// vouchers_out_of_pool, word for word, so the planner sees that a query
+// with one of them may use its index.
+const (
+	inPool    = `(holder_id IS NULL AND publish_count = 0 AND active)`
+	outOfPool = `NOT (holder_id IS NULL AND publish_count = 0 AND active)`
+)
+
 func scanVoucher(sc scanner) (*promo.Voucher, error) {
 	var (
 		v                 promo.Voucher
@@ -85,8 +93,14 @@ func (r reader) VoucherByKey(ctx context.Context, key string) (*promo.Voucher, e
 // Vouchers lists vouchers in seq order, which is their creation order.
 func (r reader) Vouchers(ctx context.Context, f promo.VoucherFilter) ([]*promo.Voucher, int64, error) {
 	var w where
+	from := "vouchers v"
 	if f.CampaignID != "" {
-		w.add("v.campaign_seq = (SELECT seq FROM campaigns WHERE id = ?)", f.CampaignID)
+		// A campaign's vouchers are in two indexes (see the schema); the
+		// union of their scans comes in seq order, which a merge keeps.
+		seq := w.arg(f.CampaignID)
+		from = `(SELECT * FROM vouchers WHERE campaign_seq = (SELECT seq FROM campaigns WHERE id = ` + seq + `) AND ` + inPool + `
+			UNION ALL
+			SELECT * FROM vouchers WHERE campaign_seq = (SELECT seq FROM campaigns WHERE id = ` + seq + `) AND ` + outOfPool + `) v`
 	}
 	if f.HolderID != "" {
 		w.add("v.holder_id = ?", f.HolderID)
@@ -101,16 +115,23 @@ func (r reader) Vouchers(ctx context.Context, f promo.VoucherFilter) ([]*promo.V
 	}
 	w.created("v.created_at", f.Created)
 	order, args := w.page(f.ListParams, "v.seq")
-	vs, err := list(ctx, r, voucherSelect+w.String()+order, args, scanVoucher)
+	// The page is cut before the joins, so that it can come straight off
+	// the indexes in seq order.
+	dir := " DESC"
+	if f.Ascending {
+		dir = " ASC"
+	}
+	vs, err := list(ctx, r, `SELECT `+voucherCols+` FROM (SELECT * FROM `+from+w.String()+order+`) v`+voucherJoins+
+		` ORDER BY v.seq`+dir, args, scanVoucher)
 	if err != nil {
 		return nil, 0, wrap(err, "list vouchers")
 	}
 	var n int64
-	if len(w.conds) == 1 && f.CampaignID != "" {
+	if len(w.conds) == 0 && f.CampaignID != "" {
 		// The campaign keeps the count, which saves walking its index.
 		err = r.q.QueryRow(ctx, `SELECT coalesce((SELECT vouchers_count FROM campaigns WHERE id = $1), 0)`, f.CampaignID).Scan(&n)
 	} else {
-		n, err = r.count(ctx, "vouchers v", &w)
+		n, err = r.count(ctx, from, &w)
 	}
 	if err != nil {
 		return nil, 0, wrap(err, "count vouchers")
@@ -160,14 +181,10 @@ func (t *tx) InsertVouchers(ctx context.Context, vs []*promo.Voucher) ([]bool, e
 	})
 	order = slices.CompactFunc(order, func(a, b int) bool { return vs[a].Key == vs[b].Key })
 
-	var seqs []int64
-	if err := t.q.QueryRow(ctx, `SELECT array_agg(nextval('voucher_seqs')) FROM generate_series(1, $1)`, len(order)).Scan(&seqs); err != nil {
-		return nil, wrap(err, "reserve voucher seqs")
+	seqs, err := t.reserveSeqs(ctx, len(order))
+	if err != nil {
+		return nil, err
 	}
-	if len(seqs) != len(order) {
-		return nil, fmt.Errorf("postgres: insert vouchers: reserved %d seqs for %d vouchers", len(seqs), len(order))
-	}
-	slices.Sort(seqs)
 
 	allFresh := true
 	for _, i := range order {
@@ -206,6 +223,31 @@ func (t *tx) InsertVouchers(ctx context.Context, vs []*promo.Voucher) ([]bool, e
 		}
 	}
 	return inserted, nil
+}
+
+// seqBlock is how many voucher seqs one value of voucher_seq_blocks
+// stands for.
+const seqBlock = 1024
+
+// reserveSeqs returns n unused voucher seqs in ascending order, from as
+// many blocks as they need. A block's unused seqs are never used.
+func (t *tx) reserveSeqs(ctx context.Context, n int) ([]int64, error) {
+	var blocks []int64
+	if err := t.q.QueryRow(ctx, `SELECT array_agg(nextval('voucher_seq_blocks')) FROM generate_series(1, $1)`,
+		(n+seqBlock-1)/seqBlock).Scan(&blocks); err != nil {
+		return nil, wrap(err, "reserve voucher seqs")
+	}
+	slices.Sort(blocks)
+	seqs := make([]int64, 0, n)
+	for _, b := range blocks {
+		for s := (b-1)*seqBlock + 1; s <= b*seqBlock && len(seqs) < n; s++ {
+			seqs = append(seqs, s)
+		}
+	}
+	if len(seqs) != n {
+		return nil, fmt.Errorf("postgres: insert vouchers: reserved %d seqs for %d vouchers", len(seqs), n)
+	}
+	return seqs, nil
 }
 
 // copyVouchers copies the batch straight into vouchers inside a savepoint
@@ -415,7 +457,7 @@ func (t *tx) DeleteVoucher(ctx context.Context, id string) error {
 // voucher at once instead of queueing for the first. Its WHERE is the
 // partial index vouchers_pool's.
 const takeVoucherSQL = voucherSelect + `
-	WHERE v.campaign_seq = $1 AND v.holder_id IS NULL AND v.publish_count = 0 AND v.active
+	WHERE v.campaign_seq = $1 AND (v.holder_id IS NULL AND v.publish_count = 0 AND v.active)
 	ORDER BY v.seq LIMIT 1 FOR UPDATE OF v SKIP LOCKED`
 
 // TakeVoucher returns the campaign's lowest-seq voucher in the publication

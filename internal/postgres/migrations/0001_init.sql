@@ -28,11 +28,12 @@ CREATE TABLE tiers (
 );
 CREATE INDEX tiers_campaign ON tiers (campaign_seq);
 
--- The voucher's ID is promo.VoucherID(seq). InsertVouchers reserves a
--- block of voucher_seqs per batch and COPYs the rows with their seq, so seq
--- has no default. Generated vouchers have a tier and a NULL template. No
+-- The voucher's ID is promo.VoucherID(seq). COPY cannot return what a
+-- default gave, so InsertVouchers reserves seqs itself, in blocks: value b
+-- of voucher_seq_blocks is seqs (b-1)*1024+1 to b*1024, one nextval for
+-- 1024 vouchers. Generated vouchers have a tier and a NULL template. No
 -- foreign keys: InsertVouchers checks the batch's campaign and tier once.
-CREATE SEQUENCE voucher_seqs;
+CREATE SEQUENCE voucher_seq_blocks;
 CREATE TABLE vouchers (
 	seq               bigint PRIMARY KEY,
 	key               text COLLATE "C" NOT NULL UNIQUE,
@@ -48,12 +49,16 @@ CREATE TABLE vouchers (
 	updated_at        bigint,
 	template          jsonb
 );
--- A campaign's vouchers in seq order, for lists, counts and deletion.
--- Generation appends to it: its entries arrive in ascending seq.
-CREATE INDEX vouchers_campaign ON vouchers (campaign_seq, seq);
--- The publication pool: TakeVoucher reads its front.
+-- A campaign's vouchers in seq order, in two partial indexes that
+-- together hold every voucher once: those in the publication pool, whose
+-- front TakeVoucher reads, and the others. Lists of a campaign merge the
+-- two. A generated voucher enters only the pool's, so generation maintains
+-- three indexes (seq, key, pool), not four: each costs about as much as
+-- the COPY of the row itself.
 CREATE INDEX vouchers_pool ON vouchers (campaign_seq, seq)
 	WHERE holder_id IS NULL AND publish_count = 0 AND active;
+CREATE INDEX vouchers_out_of_pool ON vouchers (campaign_seq, seq)
+	WHERE NOT (holder_id IS NULL AND publish_count = 0 AND active);
 CREATE INDEX vouchers_holder ON vouchers (holder_id) WHERE holder_id IS NOT NULL;
 
 -- seq (here and below) only orders rows created in the same millisecond,
