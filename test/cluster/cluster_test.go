@@ -39,10 +39,14 @@ func TestMain(m *testing.M) {
 }
 
 // promoBinary builds cmd/promo from the module root on first use: the
-// tests run the real binary, flags and logs included.
+// tests run the real binary, flags and logs included. PROMO_CLUSTER_BIN
+// names a binary to run instead, such as one built with -race.
 func promoBinary(t *testing.T) string {
 	t.Helper()
 	build.once.Do(func() {
+		if build.path = os.Getenv("PROMO_CLUSTER_BIN"); build.path != "" {
+			return
+		}
 		out, err := exec.Command("go", "env", "GOMOD").Output()
 		gomod := strings.TrimSpace(string(out))
 		if err != nil || gomod == "" || gomod == os.DevNull {
@@ -396,7 +400,8 @@ type tally struct {
 	mu         sync.Mutex
 	counts     map[string]int
 	serverErrs atomic.Int64 // 5xx answers
-	examples   []string     // of 5xx answers and transport errors
+	examples   []string     // of 5xx answers
+	noAnswer   []string     // examples of requests that got no answer
 }
 
 func newTally() *tally { return &tally{counts: map[string]int{}} }
@@ -419,12 +424,11 @@ func (ty *tally) add(op, nodeName string, status int, body []byte, err error) {
 	ty.mu.Lock()
 	defer ty.mu.Unlock()
 	ty.counts[key]++
-	if (err != nil || status >= 500) && len(ty.examples) < 10 {
-		if err != nil {
-			ty.examples = append(ty.examples, fmt.Sprintf("%s on %s: %v", op, nodeName, err))
-		} else {
-			ty.examples = append(ty.examples, fmt.Sprintf("%s on %s: %d %s", op, nodeName, status, body))
-		}
+	switch {
+	case err != nil && len(ty.noAnswer) < 5:
+		ty.noAnswer = append(ty.noAnswer, fmt.Sprintf("%s on %s: %v", op, nodeName, err))
+	case err == nil && status >= 500 && len(ty.examples) < 10:
+		ty.examples = append(ty.examples, fmt.Sprintf("%s on %s: %d %s", op, nodeName, status, body))
 	}
 }
 
@@ -433,19 +437,6 @@ func (ty *tally) count(key string) int {
 	ty.mu.Lock()
 	defer ty.mu.Unlock()
 	return ty.counts[key]
-}
-
-// countPrefix returns how many answers had a key starting with prefix.
-func (ty *tally) countPrefix(prefix string) int {
-	ty.mu.Lock()
-	defer ty.mu.Unlock()
-	n := 0
-	for k, v := range ty.counts {
-		if strings.HasPrefix(k, prefix) {
-			n += v
-		}
-	}
-	return n
 }
 
 // String lists the counts in key order, one per line.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,7 +143,7 @@ func TestRedemptionsUnderLoad(t *testing.T) {
 	ty.noServerErrors(t)
 	for _, op := range []string{"validate", "redeem", "rollback"} {
 		if n := ty.count(op + " no answer"); n > 0 {
-			t.Errorf("%d %s requests got no answer from a live node", n, op)
+			t.Errorf("%d %s requests got no answer from a live node; for example:\n%s", n, op, strings.Join(ty.noAnswer, "\n"))
 		}
 	}
 
@@ -268,6 +269,9 @@ func (c *cluster) campaignRedemptions(t *testing.T, campaign string) (succeeded,
 	for _, p := range all {
 		for _, r := range p {
 			seen++
+			if succeeded[r.ID] != "" || rolledBack[r.ID] != "" {
+				t.Errorf("redemption %s listed twice", r.ID)
+			}
 			switch {
 			case r.Result != "SUCCESS":
 				t.Errorf("result=SUCCESS lists %+v", r)
