@@ -32,7 +32,8 @@ type bundle struct {
 	token string
 }
 
-func setup(t *testing.T) *bundle {
+// setup starts a server; configure, when given, changes its Config.
+func setup(t *testing.T, configure ...func(*httpapi.Config)) *bundle {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "promo.db"))
@@ -45,7 +46,11 @@ func setup(t *testing.T) *bundle {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Config{Logger: log, Auth: eng, Ready: st.Ping, MaxBodyBytes: 64 << 10})
+	cfg := httpapi.Config{Logger: log, Auth: eng, Ready: st.Ping, MaxBodyBytes: 64 << 10}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	api := httpapi.New(cfg)
 	httpapi.Register(api, eng)
 	srv := httptest.NewServer(api.Handler())
 	runCtx, stop := context.WithCancel(ctx)

@@ -98,7 +98,14 @@ func (a *API) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, limi
 		if rw != nil {
 			rw.st.keyID = keyID
 		}
+		if a.Limits.Limiter != nil {
+			if err := a.limitKey(w, r, keyID); err != nil {
+				writeError(w, r, err)
+				return
+			}
+		}
 		r = r.WithContext(promo.NewContextWithAPIKey(r.Context(), keyID))
+		r = a.withClientIP(r)
 	}
 	err := h(w, r)
 	switch {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 
 	"promo/internal/engine"
@@ -51,15 +50,6 @@ func readIdempotent(r *http.Request, render func(any) ([]byte, error)) (*engine.
 	return &engine.Idempotency{Key: key, Hash: hex.EncodeToString(h.Sum(nil)), Render: render}, nil
 }
 
-// clientIP is the address the request came from.
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // writeRaw writes a stored response body.
 func writeRaw(w http.ResponseWriter, body []byte) {
 	h := w.Header()
@@ -81,12 +71,22 @@ func renderer[T any](view func(T) any) func(any) ([]byte, error) {
 }
 
 func (h *handlers) validate(w http.ResponseWriter, r *http.Request) error {
+	g, err := h.guard(w, r)
+	if err != nil {
+		return err
+	}
 	var in engine.RedeemRequest
 	if err := redeemRequest(r, &in, nil); err != nil {
 		return err
 	}
+	if err := g.customer(in.Customer); err != nil {
+		return err
+	}
 	val, err := h.eng.Validate(r.Context(), in)
 	if err != nil {
+		return err
+	}
+	if err := g.validated(val); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, viewValidation(val, requestIDOf(r)))
@@ -119,12 +119,22 @@ func (h *handlers) legacyRequest(r *http.Request, render func(any) ([]byte, erro
 }
 
 func (h *handlers) validateCode(w http.ResponseWriter, r *http.Request) error {
+	g, err := h.guard(w, r)
+	if err != nil {
+		return err
+	}
 	in, err := h.legacyRequest(r, nil)
 	if err != nil {
 		return err
 	}
+	if err := g.customer(in.Customer); err != nil {
+		return err
+	}
 	val, err := h.eng.Validate(r.Context(), in)
 	if err != nil {
+		return err
+	}
+	if err := g.validated(val); err != nil {
 		return err
 	}
 	writeJSON(w, http.StatusOK, viewLegacyValidation(val, requestIDOf(r)))
@@ -135,13 +145,20 @@ func (h *handlers) redeem(w http.ResponseWriter, r *http.Request) error {
 	var in engine.RedeemRequest
 	requestID := requestIDOf(r)
 	render := renderer(func(res *engine.RedemptionResult) any { return viewRedemptionResult(res, requestID) })
+	g, err := h.guard(w, r)
+	if err != nil {
+		return err
+	}
 	if err := redeemRequest(r, &in, render); err != nil {
+		return err
+	}
+	if err := g.customer(in.Customer); err != nil {
 		return err
 	}
 	res, replay, err := h.eng.Redeem(r.Context(), in)
 	switch {
 	case err != nil:
-		return err
+		return g.redeemed(res, err)
 	case replay != nil:
 		writeRaw(w, replay)
 		return nil
@@ -152,8 +169,15 @@ func (h *handlers) redeem(w http.ResponseWriter, r *http.Request) error {
 
 func (h *handlers) redeemCode(w http.ResponseWriter, r *http.Request) error {
 	render := renderer(func(res *engine.RedemptionResult) any { return viewRedemption(res.Redemptions[0], res.Customer) })
+	g, err := h.guard(w, r)
+	if err != nil {
+		return err
+	}
 	in, err := h.legacyRequest(r, render)
 	if err != nil {
+		return err
+	}
+	if err := g.customer(in.Customer); err != nil {
 		return err
 	}
 	res, replay, err := h.eng.Redeem(r.Context(), in)
@@ -163,7 +187,7 @@ func (h *handlers) redeemCode(w http.ResponseWriter, r *http.Request) error {
 			// The reference names the failed redemption in the error.
 			e.ResourceID, e.ResourceType = res.Failed[0].ID, "redemption"
 		}
-		return err
+		return g.redeemed(res, err)
 	case replay != nil:
 		writeRaw(w, replay)
 		return nil

@@ -11,13 +11,14 @@ import (
 
 // handlers serve the /v1 resources over an engine.
 type handlers struct {
-	eng *engine.Engine
-	now func() time.Time
+	eng    *engine.Engine
+	now    func() time.Time
+	limits *Limits
 }
 
 // Register adds the /v1 routes, served by eng, to a.
 func Register(a *API, eng *engine.Engine) {
-	h := &handlers{eng: eng, now: a.Now}
+	h := &handlers{eng: eng, now: a.Now, limits: &a.Limits}
 	routes := []struct {
 		method, pattern string
 		h               HandlerFunc

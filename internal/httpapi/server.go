@@ -41,6 +41,9 @@ type Config struct {
 	ImportBodyBytes int64
 	// Now is the clock that times requests. Default: time.Now.
 	Now func() time.Time
+	// Limits are the rate limits and failure windows; the zero value
+	// limits nothing.
+	Limits Limits
 }
 
 // Authenticator checks an API key: the application ID and secret token a
