@@ -113,7 +113,10 @@ start_server() {
 	app_id=$(json app_id "$tmp/key.json")
 	token=$(json token "$tmp/key.json")
 	[[ -n $app_id && -n $token ]] || die "cannot read app_id and token from: $(cat "$tmp/key.json")"
-	"$tmp/promo" serve --addr 127.0.0.1:0 --data-dir "$data" >"$tmp/server.out" 2>"$tmp/server.log" &
+	# One key makes every request of a benchmark, past the default per-key
+	# rate: the limiter still runs on every call, but with room for all.
+	PROMO_KEY_RATE=${PROMO_KEY_RATE:-1000000/s} \
+		"$tmp/promo" serve --addr 127.0.0.1:0 --data-dir "$data" >"$tmp/server.out" 2>"$tmp/server.log" &
 	server_pid=$!
 	local addr=
 	for ((i = 0; i < START_TIMEOUT_S * 10; i++)); do

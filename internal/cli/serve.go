@@ -27,13 +27,23 @@ const (
 
 const serveUsage = `Usage:
   promo serve [--addr HOST:PORT] [--data-dir DIR | --database URL] [--no-migrate]
+              [--key-rate N/PERIOD] [--attempt-limit N/PERIOD] [--redis URL]
+              [--trusted-proxies CIDRS]
 
 Serves the API. Data is kept in an embedded SQLite store in the data
 directory, created when missing, or with --database in PostgreSQL, which
 any number of servers can share. On first start with no API key, one is
 created and printed once.
 
-Environment: PROMO_ADDR, PROMO_DATA_DIR, PROMO_DATABASE_URL (flags win).
+Every API key may make --key-rate calls (10000/s); a client IP or a
+customer may fail --attempt-limit validations or redemptions (5/60s)
+before its attempts are refused until the period ends. The limits are
+kept in memory, or with --redis shared by every server using that Redis.
+The client IP is the connection's, or from --trusted-proxies, the
+right-most untrusted address of X-Forwarded-For.
+
+Environment: PROMO_ADDR, PROMO_DATA_DIR, PROMO_DATABASE_URL, PROMO_KEY_RATE,
+PROMO_ATTEMPT_LIMIT, PROMO_REDIS_URL, PROMO_TRUSTED_PROXIES (flags win).
 `
 
 // setting registers a string flag whose default comes from an environment
@@ -51,6 +61,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	addr := setting(fs, "addr", "PROMO_ADDR", defaultAddr, "address to listen on")
 	sf := addStoreFlags(fs)
 	noMigrate := fs.Bool("no-migrate", false, "do not apply PostgreSQL migrations at start (see promo migrate)")
+	lf := addLimitFlags(fs)
 	rest, err := parse(fs, args)
 	if err != nil {
 		return flagExit(err)
@@ -62,7 +73,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	lw := newLogWriter(stderr)
 	defer lw.Close()
 	log := slog.New(slog.NewJSONHandler(lw, nil))
-	if err := serve(ctx, log, *addr, sf, !*noMigrate, stdout); err != nil {
+	if err := serve(ctx, log, *addr, sf, lf, !*noMigrate, stdout); err != nil {
 		log.Error("promo serve stopped", "err", err)
 		return ExitFailure
 	}
@@ -85,7 +96,12 @@ func (o observer) Published(n int64)      { o.published.With().Add(float64(n)) }
 // server owns it, and takes over its unfinished async actions at once. On
 // PostgreSQL any number of servers share the database, and an action whose
 // server died is taken over when its lease ends.
-func serve(ctx context.Context, log *slog.Logger, addr string, sf storeFlags, migrate bool, stdout io.Writer) error {
+func serve(ctx context.Context, log *slog.Logger, addr string, sf storeFlags, lf limitFlags, migrate bool, stdout io.Writer) error {
+	limits, releaseLimits, err := lf.limits(ctx)
+	if err != nil {
+		return err
+	}
+	defer releaseLimits()
 	if !sf.shared() {
 		if err := os.MkdirAll(*sf.dataDir, 0o700); err != nil {
 			return fmt.Errorf("data directory: %w", err)
@@ -123,6 +139,7 @@ func serve(ctx context.Context, log *slog.Logger, addr string, sf storeFlags, mi
 		Metrics: reg,
 		Auth:    eng,
 		Ready:   store.Ping,
+		Limits:  limits,
 	})
 	httpapi.Register(api, eng)
 	ln, err := net.Listen("tcp", addr)
