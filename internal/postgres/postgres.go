@@ -97,9 +97,27 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // maxAttempts bounds how often Update runs fn when PostgreSQL keeps asking
-// for a retry. Each retry waits longer (see backoff), so the bound is about
-// three seconds of contention, far more than any real overlap takes.
+// for a retry. Past escalateAfter failures a transaction runs alone (see
+// Update), where it cannot fail to serialize, so the bound is only reached
+// when something else keeps failing: a deadlock with a transaction of
+// another program, or a broken database.
 const maxAttempts = 25
+
+// escalateAfter is how many serialization failures a transaction suffers
+// before it runs alone.
+const escalateAfter = 4
+
+// The session-level advisory lock every Update holds while its transaction
+// runs: shared by all of them, exclusive for one that runs alone. Its key
+// is the schema's, so that stores on other schemas do not wait for each
+// other. Session-level, so that it is taken before BEGIN and the
+// transaction's snapshot is taken after it is granted.
+const (
+	lockShared   = `SELECT pg_advisory_lock_shared(1886547821, hashtext(current_schema()))`
+	unlockShared = `SELECT pg_advisory_unlock_shared(1886547821, hashtext(current_schema()))`
+	lockAlone    = `SELECT pg_advisory_lock(1886547821, hashtext(current_schema()))`
+	unlockAlone  = `SELECT pg_advisory_unlock(1886547821, hashtext(current_schema()))`
+)
 
 // Update runs fn in a SERIALIZABLE transaction, and again, after a jittered
 // exponential backoff, when the transaction fails to serialize. A failure
@@ -107,11 +125,22 @@ const maxAttempts = 25
 // another error: the transaction was doomed, so fn decided on a view that
 // no serial order gives. A panic in fn rolls back and goes on in the
 // caller's goroutine.
+//
+// SSI finds conflicts at the granularity of index pages, so transactions
+// that touch neighbouring keys (new customers with similar source_ids,
+// codes taken from the front of one pool) can keep failing each other
+// under load. So that none starves, one that has failed escalateAfter
+// times runs alone: every transaction holds a shared advisory lock while
+// it runs, and this one takes it exclusively, which waits for those in
+// flight and holds new ones back until it commits.
 func (s *Store) Update(ctx context.Context, fn func(tx promo.Tx) error) error {
 	for attempt := 1; ; attempt++ {
-		err := s.try(ctx, fn)
+		err := s.try(ctx, fn, attempt > escalateAfter)
 		if err == nil || !retryable(err) || attempt == maxAttempts {
 			return err
+		}
+		if attempt >= escalateAfter {
+			continue // alone, it need not wait for the others to go first
 		}
 		if err := backoff(ctx, attempt); err != nil {
 			return fmt.Errorf("postgres: retry: %w", err)
@@ -134,9 +163,30 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// try runs fn once in a transaction.
-func (s *Store) try(ctx context.Context, fn func(tx promo.Tx) error) error {
-	ptx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
+// try runs fn once in a transaction, alone or beside others (see Update).
+func (s *Store) try(ctx context.Context, fn func(tx promo.Tx) error, alone bool) error {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	lock, unlock := lockShared, unlockShared
+	if alone {
+		lock, unlock = lockAlone, unlockAlone
+	}
+	if _, err := conn.Exec(ctx, lock); err != nil {
+		// Whether an interrupted lock was granted is unknown: the
+		// connection must not go back to the pool with it.
+		conn.Conn().Close(context.WithoutCancel(ctx))
+		conn.Release()
+		return fmt.Errorf("postgres: begin: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), unlock); err != nil {
+			conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		conn.Release()
+	}()
+	ptx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
 	if err != nil {
 		return fmt.Errorf("postgres: begin: %w", err)
 	}

@@ -127,6 +127,64 @@ func TestUpdateRetriesSwallowed(t *testing.T) {
 	}
 }
 
+// TestUpdateRunsAlone: an Update that keeps failing to serialize runs alone
+// after its 4th failure: its 5th run succeeds, and an Update begun
+// meanwhile waits for it.
+func TestUpdateRunsAlone(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := t.Context()
+	c := &promo.Campaign{Name: "Starved", CampaignType: promo.CampaignDiscountCoupons, Type: promo.CampaignStatic, CreatedAt: promo.NewTime(time.Now())}
+	if err := s.Update(ctx, func(tx promo.Tx) error { return tx.CreateCampaign(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		runs       int
+		otherRan   atomic.Bool
+		otherDone  = make(chan error, 1)
+		heldBack   bool
+		otherStart = make(chan struct{})
+	)
+	err := s.Update(ctx, func(tx promo.Tx) error {
+		runs++
+		got, err := tx.Campaign(ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if runs <= 4 {
+			// Another transaction changes the row after this one's
+			// snapshot, so this one fails to serialize.
+			other := *got
+			other.Description = fmt.Sprint("other ", runs)
+			if err := s.Update(ctx, func(tx promo.Tx) error { return tx.UpdateCampaign(ctx, &other) }); err != nil {
+				return fmt.Errorf("the other Update: %w", err)
+			}
+		} else {
+			// Alone: an Update begun now waits until this one commits.
+			go func() {
+				close(otherStart)
+				otherDone <- s.Update(ctx, func(tx promo.Tx) error { otherRan.Store(true); return nil })
+			}()
+			<-otherStart
+			time.Sleep(300 * time.Millisecond)
+			heldBack = !otherRan.Load()
+		}
+		got.Active = true
+		return tx.UpdateCampaign(ctx, got)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 5 {
+		t.Fatalf("fn ran %d times, want 5: four failures, then alone", runs)
+	}
+	if !heldBack {
+		t.Fatal("an Update ran beside one that runs alone")
+	}
+	if err := <-otherDone; err != nil || !otherRan.Load() {
+		t.Fatalf("the held-back Update: ran %v, %v", otherRan.Load(), err)
+	}
+}
+
 // TestMigrateConcurrently starts four nodes on one empty schema at once:
 // each migrates, and every migration is applied and recorded once.
 func TestMigrateConcurrently(t *testing.T) {
