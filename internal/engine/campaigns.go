@@ -39,14 +39,16 @@ type CampaignInput struct {
 	Exclusive    *bool   `json:"exclusive"`
 	Joint        *bool   `json:"joint"`
 	// RollbackRestoresQuantity: see promo.Campaign.
-	RollbackRestoresQuantity *bool          `json:"rollback_restores_quantity"`
-	StartDate                *promo.Time    `json:"start_date"`
-	ExpirationDate           *promo.Time    `json:"expiration_date"`
-	VouchersCount            int64          `json:"vouchers_count"`
-	Voucher                  *TemplateInput `json:"voucher"`
-	Metadata                 promo.Metadata `json:"metadata"`
-	Category                 *string        `json:"category"`
-	Active                   *bool          `json:"active"`
+	RollbackRestoresQuantity *bool `json:"rollback_restores_quantity"`
+	// Budget replaces the campaign's budget; all caps 0 removes it.
+	Budget         *promo.Budget  `json:"budget"`
+	StartDate      *promo.Time    `json:"start_date"`
+	ExpirationDate *promo.Time    `json:"expiration_date"`
+	VouchersCount  int64          `json:"vouchers_count"`
+	Voucher        *TemplateInput `json:"voucher"`
+	Metadata       promo.Metadata `json:"metadata"`
+	Category       *string        `json:"category"`
+	Active         *bool          `json:"active"`
 }
 
 // CampaignResult is a campaign and, when codes are being made for it, the
@@ -192,6 +194,9 @@ func (e *Engine) CreateCampaign(ctx context.Context, in CampaignInput) (*Campaig
 	c.Exclusive = in.Exclusive != nil && *in.Exclusive
 	c.Joint = in.Joint != nil && *in.Joint
 	c.RollbackRestoresQuantity = in.RollbackRestoresQuantity != nil && *in.RollbackRestoresQuantity
+	if err := setBudget(c, in.Budget); err != nil {
+		return nil, err
+	}
 	if err := in.Voucher.apply(&c.Voucher); err != nil {
 		return nil, err
 	}
@@ -287,6 +292,59 @@ func (e *Engine) Campaign(ctx context.Context, idOrName string) (*promo.Campaign
 	return e.store.Campaign(ctx, idOrName)
 }
 
+// setBudget sets c's budget to b: none when b is nil or has no cap.
+func setBudget(c *promo.Campaign, b *promo.Budget) error {
+	if b == nil {
+		return nil
+	}
+	if err := b.Validate(); err != nil {
+		return err
+	}
+	if *b == (promo.Budget{}) {
+		c.Budget = nil
+		return nil
+	}
+	copied := *b
+	c.Budget = &copied
+	return nil
+}
+
+// BudgetUsage is what a campaign's redemptions have used of its budget.
+type BudgetUsage struct {
+	Redemptions         int64 `json:"redemptions"`
+	DiscountAmount      int64 `json:"discount_amount"`
+	DailyRedemptions    int64 `json:"daily_redemptions"`
+	DailyDiscountAmount int64 `json:"daily_discount_amount"`
+	// Exhausted says why no redemption can pass now ("" when one can): a
+	// redemption cap reached, or an amount cap fully given.
+	Exhausted string `json:"exhausted,omitempty"`
+}
+
+// BudgetUsage returns what c has used of its budget, overall and today.
+func (e *Engine) BudgetUsage(ctx context.Context, c *promo.Campaign) (*BudgetUsage, error) {
+	total, today, err := e.campaignCounters(ctx, e.store, c, e.Now())
+	if err != nil {
+		return nil, err
+	}
+	u := &BudgetUsage{Redemptions: total.Count, DiscountAmount: total.Amount,
+		DailyRedemptions: today.Count, DailyDiscountAmount: today.Amount}
+	if c.Budget != nil {
+		// The smallest discount that still counts is 1.
+		u.Exhausted = c.Budget.Exceeded(total, today, 1)
+	}
+	return u, nil
+}
+
+// campaignCounters reads a campaign's counters overall and on now's day.
+func (e *Engine) campaignCounters(ctx context.Context, r promo.Reader, c *promo.Campaign, now promo.Time) (total, today promo.Counter, err error) {
+	scope := promo.CounterCampaign(c.ID)
+	if total, err = r.Counter(ctx, scope, promo.AllTime); err != nil {
+		return
+	}
+	today, err = r.Counter(ctx, scope, promo.Day(now.Time))
+	return
+}
+
 // editable returns the campaign for a change, refusing while its codes are
 // being made.
 func editable(ctx context.Context, tx promo.Tx, idOrName string) (*promo.Campaign, error) {
@@ -357,6 +415,12 @@ func (e *Engine) UpdateCampaign(ctx context.Context, idOrName string, in Campaig
 		}
 		if in.RollbackRestoresQuantity != nil {
 			c.RollbackRestoresQuantity, changes["rollback_restores_quantity"] = *in.RollbackRestoresQuantity, *in.RollbackRestoresQuantity
+		}
+		if in.Budget != nil {
+			if err := setBudget(c, in.Budget); err != nil {
+				return err
+			}
+			changes["budget"] = *in.Budget
 		}
 		if in.AutoJoin != nil {
 			c.AutoJoin, changes["auto_join"] = *in.AutoJoin, *in.AutoJoin

@@ -525,6 +525,23 @@ func (e *Engine) decide(ctx context.Context, r promo.Reader, tx promo.Tx, in *Re
 		}
 	}
 	res.eligible = eligible
+	if c != nil && c.Budget != nil {
+		var amount int64
+		if c.Budget.DiscountAmount > 0 || c.Budget.DailyDiscountAmount > 0 {
+			trial, err := basket.Clone().Apply(*t.Discount, eligible)
+			if err != nil {
+				return nil, err
+			}
+			amount = trial.Amount
+		}
+		total, today, err := e.campaignCounters(ctx, r, c, now)
+		if err != nil {
+			return nil, err
+		}
+		if why := c.Budget.Exceeded(total, today, amount); why != "" {
+			return fail(promo.EBudgetExceeded, "voucher %s: %s", v.Code, why)
+		}
+	}
 	if len(rules) == 0 {
 		return c, nil
 	}

@@ -388,3 +388,94 @@ func TestRedeemBudgetUnderConcurrency(t *testing.T) {
 		t.Fatalf("campaign counter %+v (%v), want 5 redemptions, 5000 discounted", counter, err)
 	}
 }
+
+// TestCampaignBudgetCaps: a campaign's budget caps its redemptions and
+// their discount, overall and per day, under concurrency; a rollback gives
+// the discount back; BudgetUsage shows what is used and when it is
+// exhausted.
+func TestCampaignBudgetCaps(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		budget promo.Budget
+		want   int // successes among 20 concurrent redemptions of 1,000 off
+	}{
+		{"redemptions", promo.Budget{Redemptions: 3}, 3},
+		{"discount amount", promo.Budget{DiscountAmount: 2000}, 2},
+		{"daily redemptions", promo.Budget{DailyRedemptions: 4}, 4},
+		{"daily discount amount", promo.Budget{DailyDiscountAmount: 1000}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := setup(t, engine.Options{})
+			budget := tc.budget
+			c, err := b.eng.CreateCampaign(ctx, engine.CampaignInput{Name: "capped", Type: promo.CampaignStatic,
+				Budget: &budget, Voucher: &engine.TemplateInput{Discount: &tenOff}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range 21 {
+				if _, err := b.eng.AddVoucherWithCode(ctx, c.Campaign.ID, fmt.Sprintf("CAP-%d", i), nil); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var (
+				wg       sync.WaitGroup
+				mu       sync.Mutex
+				ok, over int
+				ids      []string
+			)
+			for i := range 20 {
+				wg.Go(func() {
+					res, _, err := b.eng.Redeem(ctx, redeemReq(fmt.Sprintf("CAP-%d", i), fmt.Sprint("c-", i), 5000))
+					mu.Lock()
+					defer mu.Unlock()
+					switch promo.ErrorCode(err) {
+					case "":
+						ok++
+						ids = append(ids, res.Redemptions[0].ID)
+					case promo.EBudgetExceeded:
+						over++
+					default:
+						t.Errorf("redemption: %v", err)
+					}
+				})
+			}
+			wg.Wait()
+			if ok != tc.want || over != 20-tc.want {
+				t.Fatalf("%d succeeded and %d passed the budget; want %d and %d", ok, over, tc.want, 20-tc.want)
+			}
+			camp, err := b.store.Campaign(ctx, c.Campaign.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := b.eng.BudgetUsage(ctx, camp)
+			if err != nil || u.Redemptions != int64(ok) || u.DiscountAmount != int64(ok)*1000 || u.Exhausted == "" {
+				t.Fatalf("usage %+v (%v), want %d redemptions and exhausted", u, err, ok)
+			}
+			switch {
+			case tc.budget.DailyRedemptions > 0 || tc.budget.DailyDiscountAmount > 0:
+				// A new day opens the daily caps again.
+				b.clock.Add(24 * time.Hour)
+				if _, _, err := b.eng.Redeem(ctx, redeemReq("CAP-20", "next-day", 5000)); err != nil {
+					t.Fatalf("the next day: %v", err)
+				}
+			case tc.budget.DiscountAmount > 0:
+				// A rollback gives its discount back to the budget.
+				if _, _, err := b.eng.Rollback(ctx, ids[0], engine.RollbackInput{}); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := b.eng.Redeem(ctx, redeemReq("CAP-20", "after-rollback", 5000)); err != nil {
+					t.Fatalf("after a rollback: %v", err)
+				}
+			default:
+				// A rolled-back redemption still counts.
+				if _, _, err := b.eng.Rollback(ctx, ids[0], engine.RollbackInput{}); err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := b.eng.Redeem(ctx, redeemReq("CAP-20", "after-rollback", 5000)); promo.ErrorCode(err) != promo.EBudgetExceeded {
+					t.Fatalf("after a rollback: %v, want campaign_budget_exceeded", err)
+				}
+			}
+		})
+	}
+}

@@ -31,7 +31,13 @@ func (h *handlers) getCampaign(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, viewCampaign(c, ""))
+	v := viewCampaign(c, "")
+	if c.Budget != nil {
+		if v.BudgetUsage, err = h.eng.BudgetUsage(r.Context(), c); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

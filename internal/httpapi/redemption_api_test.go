@@ -434,3 +434,25 @@ func TestAttempts(t *testing.T) {
 	b.expect(t, "GET", "/v1/attempts?code="+url.QueryEscape("SPRІNG"), "", nil, 200, `"total":0`)
 	b.expect(t, "GET", "/v1/attempts?customer=nobody", "", nil, 200, `"total":0`)
 }
+
+// TestCampaignBudget: a campaign's budget over HTTP: created with it,
+// redemptions past it fail with campaign_budget_exceeded, and the campaign
+// shows its usage.
+func TestCampaignBudget(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	b.must(t, "POST", "/v1/campaigns", `{"name":"Capped","type":"STATIC","budget":{"redemptions":2},"voucher":{"type":"DISCOUNT_VOUCHER","discount":{"type":"AMOUNT","amount_off":100}}}`)
+	for i := range 3 {
+		b.must(t, "POST", fmt.Sprintf("/v1/campaigns/Capped/vouchers/CAPPED-%d", i), `{}`)
+	}
+	b.expect(t, "POST", "/v1/redemptions", redeemBody(1000, "CAPPED-0"), nil, 200, `"result":"SUCCESS"`)
+	b.expect(t, "POST", "/v1/redemptions", redeemBody(1000, "CAPPED-1"), nil, 200, `"result":"SUCCESS"`)
+	b.expect(t, "POST", "/v1/redemptions", redeemBody(1000, "CAPPED-2"), nil, 400,
+		`"key":"campaign_budget_exceeded"`, `redemptions are used up`)
+	b.expect(t, "GET", "/v1/campaigns/Capped", "", nil, 200,
+		`"budget":{"redemptions":2}`, `"budget_usage":{"redemptions":2,"discount_amount":200`, `"exhausted":"the campaign's 2 redemptions are used up"`)
+	b.expect(t, "POST", "/v1/campaigns", `{"name":"Bad","budget":{"discount_amount":-1}}`, nil, 400, `"key":"invalid_payload"`, "must not be negative")
+	// Lifting the budget.
+	b.expect(t, "PUT", "/v1/campaigns/Capped", `{"budget":{}}`, nil, 200)
+	b.expect(t, "POST", "/v1/redemptions", redeemBody(1000, "CAPPED-2"), nil, 200, `"result":"SUCCESS"`)
+}

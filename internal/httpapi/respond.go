@@ -29,7 +29,7 @@ func statusOf(code string) int {
 		promo.ECodesExhausted, promo.EVoucherDisabled, promo.ECampaignDisabled,
 		promo.EVoucherNotActive, promo.EVoucherExpired, promo.EQuantityExceeded, promo.ECustomerRulesViolated,
 		promo.EOrderRulesViolated, promo.ERedemptionRulesViolated, promo.EDuplicatedRedeemables,
-		promo.EAlreadyRolledBack, promo.ERollbackFailed:
+		promo.EAlreadyRolledBack, promo.ERollbackFailed, promo.EBudgetExceeded:
 		return http.StatusBadRequest
 	case promo.EMethodNotAllowed:
 		return http.StatusMethodNotAllowed

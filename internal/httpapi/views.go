@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"time"
 
+	"promo/internal/engine"
 	"promo/internal/promo"
 )
 
@@ -12,9 +13,10 @@ import (
 
 type campaignView struct {
 	*promo.Campaign
-	AsyncActionID string        `json:"async_action_id,omitempty"`
-	Assignments   emptyListView `json:"validation_rules_assignments"`
-	Object        string        `json:"object"`
+	BudgetUsage   *engine.BudgetUsage `json:"budget_usage,omitempty"`
+	AsyncActionID string              `json:"async_action_id,omitempty"`
+	Assignments   emptyListView       `json:"validation_rules_assignments"`
+	Object        string              `json:"object"`
 }
 
 func viewCampaign(c *promo.Campaign, actionID string) campaignView {

@@ -48,6 +48,8 @@ type Campaign struct {
 	RollbackRestoresQuantity bool  `json:"rollback_restores_quantity"`
 	StartDate                *Time `json:"start_date,omitempty"`
 	ExpirationDate           *Time `json:"expiration_date,omitempty"`
+	// Budget caps the campaign's redemptions; nil for none.
+	Budget *Budget `json:"budget,omitempty"`
 	// VouchersCount is the number of vouchers the campaign holds now.
 	VouchersCount            int64    `json:"vouchers_count"`
 	Active                   bool     `json:"active"`
@@ -57,6 +59,42 @@ type Campaign struct {
 	VouchersGenerationStatus string   `json:"vouchers_generation_status"`
 	CreatedAt                Time     `json:"created_at"`
 	UpdatedAt                *Time    `json:"updated_at,omitempty"`
+}
+
+// Budget caps a campaign's successful redemptions and the discount they
+// give, overall and per UTC day; a zero cap is no cap. A redemption that
+// would pass a cap fails with EBudgetExceeded. Rolled-back redemptions give
+// their discount back; they still count as redemptions, unless the
+// campaign's rollbacks restore quantity.
+type Budget struct {
+	Redemptions         int64 `json:"redemptions,omitempty"`
+	DiscountAmount      int64 `json:"discount_amount,omitempty"`
+	DailyRedemptions    int64 `json:"daily_redemptions,omitempty"`
+	DailyDiscountAmount int64 `json:"daily_discount_amount,omitempty"`
+}
+
+// Validate checks that b's caps are not negative.
+func (b *Budget) Validate() error {
+	if b.Redemptions < 0 || b.DiscountAmount < 0 || b.DailyRedemptions < 0 || b.DailyDiscountAmount < 0 {
+		return Errorf(EInvalidPayload, "budget: caps must not be negative (0 is no cap)")
+	}
+	return nil
+}
+
+// Exceeded says which cap of b a redemption of discount amount would pass,
+// given the campaign's counters overall and today; "" when none.
+func (b *Budget) Exceeded(total, today Counter, amount int64) string {
+	switch {
+	case b.Redemptions > 0 && total.Count+1 > b.Redemptions:
+		return fmt.Sprintf("the campaign's %d redemptions are used up", b.Redemptions)
+	case b.DailyRedemptions > 0 && today.Count+1 > b.DailyRedemptions:
+		return fmt.Sprintf("the campaign's %d redemptions of today are used up", b.DailyRedemptions)
+	case b.DiscountAmount > 0 && total.Amount+amount > b.DiscountAmount:
+		return fmt.Sprintf("a discount of %d would pass the campaign's budget of %d (%d given)", amount, b.DiscountAmount, total.Amount)
+	case b.DailyDiscountAmount > 0 && today.Amount+amount > b.DailyDiscountAmount:
+		return fmt.Sprintf("a discount of %d would pass the campaign's daily budget of %d (%d given today)", amount, b.DailyDiscountAmount, today.Amount)
+	}
+	return ""
 }
 
 // Tier is one batch of a campaign's vouchers and the template they share:
@@ -250,6 +288,10 @@ func (c *Campaign) Clone() *Campaign {
 	d.StartDate = cloneTime(c.StartDate)
 	d.ExpirationDate = cloneTime(c.ExpirationDate)
 	d.UpdatedAt = cloneTime(c.UpdatedAt)
+	if c.Budget != nil {
+		b := *c.Budget
+		d.Budget = &b
+	}
 	return &d
 }
 

@@ -39,6 +39,8 @@ const (
 	EIdempotencyKeyReused  = "idempotency_key_reused"
 	EUnavailable           = "service_unavailable"
 	ETooManyRequests       = "too_many_requests"
+	// EBudgetExceeded: a redemption would pass a campaign's budget.
+	EBudgetExceeded = "campaign_budget_exceeded"
 	EInvalidAsyncActionArg = "invalid_async_action"
 )
 
@@ -117,6 +119,8 @@ func messageOf(code string) string {
 		return "Voucher expired"
 	case EQuantityExceeded:
 		return "Quantity exceeded"
+	case EBudgetExceeded:
+		return "Campaign budget exceeded"
 	case EDuplicatedRedeemables:
 		return "Duplicated redeemables"
 	case EInvalidRedeemables:
