@@ -4,9 +4,10 @@
 #
 # It gives: die, limit, commas, calc, verdict, json; start_server, which
 # builds promo and bench/load into $tmp, creates an API key and starts
-# `promo serve` on a free port (setting url, app_id, token, server_pid);
-# stop_server; api, one request with curl; wait_action; measure, one run of
-# bench/load recorded in $results; median; server_rss. Sourcing it makes
+# `promo serve` on a free port (setting url, app_id, token, server_pid), on
+# a fresh data directory or on the store its arguments name; stop_server;
+# api, one request with curl; wait_action; measure, one run of bench/load
+# recorded in $results; median; server_rss. Sourcing it makes
 # $tmp and installs the traps that stop the server and remove $tmp.
 
 readonly START_TIMEOUT_S=30
@@ -100,15 +101,17 @@ header() {
 	echo "commit:  $(git rev-parse --short HEAD 2>/dev/null || echo none)"
 }
 
-# start_server builds promo and bench/load, creates an API key (so that
-# serve prints none), and starts `promo serve` on a free port with a fresh
-# data directory; port 0 picks the port, which the server logs as
-# {"msg":"listening","addr":...}.
+# start_server [STORE_FLAGS...] builds promo and bench/load (once per
+# script), creates an API key (so that serve prints none), and starts
+# `promo serve` on a free port with a fresh data directory, or on the store
+# STORE_FLAGS name (such as --database URL) when given; port 0 picks the
+# port, which the server logs as {"msg":"listening","addr":...}.
 start_server() {
-	go build -o "$tmp/promo" ./cmd/promo || die "cannot build cmd/promo"
-	go build -o "$tmp/load" ./bench/load || die "cannot build bench/load"
-	local data=$tmp/data i
-	limit 60 "$tmp/promo" apikeys create --json --data-dir "$data" >"$tmp/key.json" ||
+	[[ -x $tmp/promo ]] || go build -o "$tmp/promo" ./cmd/promo || die "cannot build cmd/promo"
+	[[ -x $tmp/load ]] || go build -o "$tmp/load" ./bench/load || die "cannot build bench/load"
+	local store=("$@") i
+	((${#store[@]})) || store=(--data-dir "$tmp/data")
+	limit 60 "$tmp/promo" apikeys create --json "${store[@]}" >"$tmp/key.json" ||
 		die "promo apikeys create --json failed (or took over 60 s)"
 	app_id=$(json app_id "$tmp/key.json")
 	token=$(json token "$tmp/key.json")
@@ -116,7 +119,7 @@ start_server() {
 	# One key makes every request of a benchmark, past the default per-key
 	# rate: the limiter still runs on every call, but with room for all.
 	PROMO_KEY_RATE=${PROMO_KEY_RATE:-1000000/s} \
-		"$tmp/promo" serve --addr 127.0.0.1:0 --data-dir "$data" >"$tmp/server.out" 2>"$tmp/server.log" &
+		"$tmp/promo" serve --addr 127.0.0.1:0 "${store[@]}" >"$tmp/server.out" 2>"$tmp/server.log" &
 	server_pid=$!
 	local addr=
 	for ((i = 0; i < START_TIMEOUT_S * 10; i++)); do
