@@ -34,6 +34,11 @@ type readCache struct {
 	vouchers  map[string]*promo.Voucher  // by key
 	keys      map[int64]string           // voucher keys by seq, to forget a voucher by seq
 	rules     map[string][]*promo.ValidationRule
+	// assigned holds the IDs of the objects that have rules assigned, when
+	// assignedOK: most codes have none, and a redemption of a code seen
+	// for the first time need not ask the file about its own rules.
+	assigned   map[string]struct{}
+	assignedOK bool
 }
 
 // The kinds of cached things, each with its generation.
@@ -71,6 +76,7 @@ func (c *readCache) forget(ch *changes) {
 	if ch.rules {
 		c.gen[kindRules]++
 		c.rules = nil
+		c.assigned, c.assignedOK = nil, false
 	}
 	if ch.vouchers {
 		c.gen[kindVoucher]++
@@ -164,4 +170,23 @@ func (c *readCache) putRules(gen uint64, key string, rs []*promo.ValidationRule)
 		c.rules = make(map[string][]*promo.ValidationRule)
 	}
 	c.rules[key] = rs
+}
+
+// assignedTo returns the set of objects with rules assigned, and false
+// when it is not cached.
+func (c *readCache) assignedTo() (map[string]struct{}, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.assigned, c.assignedOK
+}
+
+// putAssigned caches the set of objects with rules assigned; callers must
+// not change it afterwards.
+func (c *readCache) putAssigned(gen uint64, assigned map[string]struct{}) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gen[kindRules] != gen {
+		return
+	}
+	c.assigned, c.assignedOK = assigned, true
 }

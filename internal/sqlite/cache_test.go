@@ -259,3 +259,51 @@ func TestCacheNeverGoesBack(t *testing.T) {
 	stop.Store(true)
 	wg.Wait()
 }
+
+// TestCacheRulesOfObjectsWithoutRules: RulesOf answers from the cached set
+// of objects with rules for objects outside it; an assignment to one of
+// them, in the transaction that makes it and after, must show.
+func TestCacheRulesOfObjectsWithoutRules(t *testing.T) {
+	t.Parallel()
+	f := newCacheFixture(t)
+	ctx := f.ctx
+	rulesOf := func(r promo.Reader, ids ...string) int {
+		t.Helper()
+		rs, err := r.RulesOf(ctx, ids...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(rs)
+	}
+	rule := &promo.ValidationRule{ID: promo.NewID(promo.PrefixValidationRule), Name: "r", CreatedAt: f.c.CreatedAt}
+	assign := func(tx promo.Tx, objectID string) error {
+		return tx.CreateRuleAssignment(ctx, &promo.ValidationRuleAssignment{ID: promo.NewID(promo.PrefixAssignment),
+			RuleID: rule.ID, RelatedObjectType: promo.AssignmentVoucher, RelatedObjectID: objectID, CreatedAt: f.c.CreatedAt})
+	}
+	f.update(t, func(tx promo.Tx) error {
+		if err := tx.CreateValidationRule(ctx, rule); err != nil {
+			return err
+		}
+		return assign(tx, "v_other")
+	})
+	for range 2 {
+		if n := rulesOf(f.s, f.v.ID, f.c.ID); n != 0 {
+			t.Fatalf("%d rules of objects without any", n)
+		}
+		if n := rulesOf(f.s, f.v.ID, "v_other"); n != 1 {
+			t.Fatalf("%d rules of an object with one, want 1", n)
+		}
+	}
+	f.update(t, func(tx promo.Tx) error {
+		if err := assign(tx, f.v.ID); err != nil {
+			return err
+		}
+		if n := rulesOf(tx, f.v.ID); n != 1 {
+			t.Errorf("%d rules inside the assigning transaction, want 1", n)
+		}
+		return nil
+	})
+	if n := rulesOf(f.s, f.v.ID); n != 1 {
+		t.Fatalf("%d rules after the assignment, want 1", n)
+	}
+}

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strings"
 
 	"promo/internal/promo"
@@ -381,6 +382,22 @@ func (r reader) RulesOf(ctx context.Context, objectIDs ...string) ([]*promo.Vali
 			return rs, nil
 		}
 		gen = cache.generation(kindRules)
+		assigned, err := r.assignedObjects(ctx, cache, gen)
+		if err != nil {
+			return nil, err
+		}
+		if assigned != nil {
+			// Objects without assignments add nothing to the answer.
+			objectIDs = slices.DeleteFunc(slices.Clone(objectIDs), func(id string) bool {
+				_, ok := assigned[id]
+				return !ok
+			})
+			if len(objectIDs) == 0 {
+				out := []*promo.ValidationRule{}
+				cache.putRules(gen, key, out)
+				return out, nil
+			}
+		}
 	}
 	args := make([]any, len(objectIDs))
 	for i, id := range objectIDs {
@@ -397,6 +414,36 @@ func (r reader) RulesOf(ctx context.Context, objectIDs ...string) ([]*promo.Vali
 		cache.putRules(gen, key, out)
 	}
 	return out, nil
+}
+
+// maxAssignedObjects bounds the objects with rules that the read cache
+// keeps the IDs of; with more, RulesOf asks the file each time.
+const maxAssignedObjects = maxCached
+
+// assignedObjects returns the IDs of the objects with rules assigned, from
+// the cache or read into it at generation gen; nil when there are too many
+// to keep.
+func (r reader) assignedObjects(ctx context.Context, cache *readCache, gen uint64) (map[string]struct{}, error) {
+	if assigned, ok := cache.assignedTo(); ok {
+		return assigned, nil
+	}
+	ids, err := list(ctx, r, `SELECT DISTINCT object_id FROM rule_assignments LIMIT ?`, []any{maxAssignedObjects + 1},
+		func(sc scanner) (string, error) {
+			var id string
+			return id, sc.Scan(&id)
+		})
+	if err != nil {
+		return nil, wrap(err, "read rule assignments")
+	}
+	if len(ids) > maxAssignedObjects {
+		return nil, nil
+	}
+	assigned := make(map[string]struct{}, len(ids))
+	for _, id := range ids {
+		assigned[id] = struct{}{}
+	}
+	cache.putAssigned(gen, assigned)
+	return assigned, nil
 }
 
 // CreateValidationRule stores a new rule.
