@@ -93,7 +93,7 @@ func (e *Engine) upsertCustomer(ctx context.Context, tx promo.Tx, in CustomerInp
 	}
 	now := e.Now()
 	if c == nil {
-		c = &promo.Customer{ID: promo.NewID(promo.PrefixCustomer), Metadata: promo.Metadata{}, CreatedAt: now}
+		c = &promo.Customer{ID: promo.NewTimeID(promo.PrefixCustomer), Metadata: promo.Metadata{}, CreatedAt: now}
 		if in.SourceID != nil {
 			c.SourceID = *in.SourceID
 		}
@@ -245,7 +245,7 @@ func (e *Engine) upsertOrder(ctx context.Context, tx promo.Tx, target string, in
 	now := e.Now()
 	created := o == nil
 	if created {
-		o = &promo.Order{ID: promo.NewID(promo.PrefixOrder), Metadata: promo.Metadata{}, Items: []promo.OrderItem{}, CreatedAt: now}
+		o = &promo.Order{ID: promo.NewTimeID(promo.PrefixOrder), Metadata: promo.Metadata{}, Items: []promo.OrderItem{}, CreatedAt: now}
 		if in.SourceID != nil {
 			o.SourceID = *in.SourceID
 		}

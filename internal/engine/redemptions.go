@@ -85,7 +85,7 @@ func (e *Engine) redeem(ctx context.Context, tx promo.Tx, out *RedemptionResult,
 			o.InitialAmount = o.Amount
 		}
 		if o.ID == "" {
-			o.ID, o.CreatedAt = promo.NewID(promo.PrefixOrder), now
+			o.ID, o.CreatedAt = promo.NewTimeID(promo.PrefixOrder), now
 			if err := tx.CreateOrder(ctx, o); err != nil {
 				return err
 			}
@@ -164,7 +164,7 @@ func counterScopes(v *promo.Voucher, custID string) []string {
 }
 
 func (e *Engine) newRedemption(ctx context.Context, in *RedeemRequest, custID string, o *promo.Order, now promo.Time) *promo.Redemption {
-	r := &promo.Redemption{ID: promo.NewID(promo.PrefixRedemption), Object: promo.ObjectRedemption, Date: now,
+	r := &promo.Redemption{ID: promo.NewTimeID(promo.PrefixRedemption), Object: promo.ObjectRedemption, Date: now,
 		CustomerID: custID, TrackingID: in.TrackingID, Result: promo.ResultSuccess, Status: promo.StatusSucceeded,
 		Order: o, Metadata: in.Metadata, APIKeyID: promo.APIKeyFromContext(ctx), ClientIP: in.ClientIP,
 		Channel: promo.Channel{ChannelID: promo.APIKeyFromContext(ctx), ChannelType: "API"}}
@@ -424,7 +424,7 @@ func (e *Engine) rollbackOne(ctx context.Context, tx promo.Tx, r *promo.Redempti
 }
 
 func (e *Engine) newRollback(ctx context.Context, r *promo.Redemption, in *RollbackInput, now promo.Time) *promo.Redemption {
-	rb := &promo.Redemption{ID: promo.NewID(promo.PrefixRollback), Object: promo.ObjectRollback, Date: now,
+	rb := &promo.Redemption{ID: promo.NewTimeID(promo.PrefixRollback), Object: promo.ObjectRollback, Date: now,
 		CustomerID: r.CustomerID, TrackingID: r.TrackingID, Amount: -r.Amount, Result: promo.ResultSuccess,
 		Status: promo.StatusSucceeded, Order: r.Order, Metadata: in.Metadata, RedemptionID: r.ID, Reason: in.Reason,
 		VoucherID: r.VoucherID, Code: r.Code, CampaignID: r.CampaignID, Campaign: r.Campaign, Discount: r.Discount,

@@ -80,6 +80,24 @@ func NewID(prefix string) string {
 	return string(out)
 }
 
+// NewTimeID returns a fresh identifier with prefix, as NewID does, whose
+// first 8 of 20 base-62 characters are the time in milliseconds and the
+// other 12 random (71 bits): identifiers made later sort after earlier
+// ones, so an index of them grows at its end instead of at a random page,
+// which is what rows written at a high rate (customers, orders,
+// redemptions) want.
+func NewTimeID(prefix string) string {
+	const alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+	id := []byte(NewID(prefix))
+	// 62^8 milliseconds is about 6,900 years from 1970.
+	ms := time.Now().UnixMilli()
+	for i := len(prefix) + 7; i >= len(prefix); i-- {
+		id[i] = alphabet[ms%62]
+		ms /= 62
+	}
+	return string(id)
+}
+
 // Prefixes of identifiers, as in the API.
 const (
 	PrefixCampaign    = "camp_"
