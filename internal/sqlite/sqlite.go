@@ -278,6 +278,16 @@ func (s *Store) write() {
 }
 
 // commitGroup runs a group of Updates in one transaction and answers each.
+//
+// The Updates run without savepoints: inside one, SQLite copies each page
+// before its first change in it, and a redemption changes a dozen. An
+// Update that fails having written nothing (only SELECTs ran, and it
+// returned an application error) leaves the transaction as it found it. One
+// that fails after writing, or panics, needs undoing: the transaction rolls
+// back and the group's other Updates run again in a new one, each after the
+// first in a savepoint of its own (the way every Update ran before), so
+// that a group reruns at most once. Update may run fn more than once (see
+// promo.Store).
 func (s *Store) commitGroup(group []*update) {
 	results := make([]updateResult, len(group))
 	ch := &changes{}
@@ -289,103 +299,128 @@ func (s *Store) commitGroup(group []*update) {
 			u.done <- results[i]
 		}
 	}
-	live := 0
+	todo := make([]int, 0, len(group))
 	for i, u := range group {
 		if err := u.ctx.Err(); err != nil {
 			results[i].err = fmt.Errorf("sqlite: begin: %w", err)
 			continue
 		}
-		live++
+		todo = append(todo, i)
 	}
-	if live == 0 {
-		answer()
-		return
+	if len(todo) > 0 {
+		if redo := s.runGroup(group, todo, results, ch, false); len(redo) > 0 {
+			s.runGroup(group, redo, results, ch, true)
+		}
 	}
+	answer()
+}
+
+// runGroup runs the Updates todo of group in one transaction and commits
+// it, setting their results. Without savepoints, when one fails after
+// writing, it rolls the transaction back, sets that one's result and
+// returns the others of todo, to run again.
+func (s *Store) runGroup(group []*update, todo []int, results []updateResult, ch *changes, savepoints bool) (redo []int) {
 	ctx := context.Background()
-	t := &tx{reader{c: groupConn{stmtConn{s.wstmts}}, s: s, ch: ch}}
+	g := groupConn{c: stmtConn{s.wstmts}, wrote: new(bool)}
+	t := &tx{reader{c: g, s: s, ch: ch}}
 	inTx := false
 	ok := 0 // Updates done in the open transaction
-	for i, u := range group {
-		if results[i].err != nil {
-			continue
-		}
+	for n, i := range todo {
+		u := group[i]
 		if !inTx {
 			if err := s.begin(ctx); err != nil {
 				// Nothing is pending: a transaction only begins when
 				// none is open, before its first Update.
-				for j := i; j < len(group); j++ {
-					if results[j].err == nil {
-						results[j].err = err
-					}
+				for _, j := range todo[n:] {
+					results[j].err = err
 				}
-				answer()
-				return
+				return nil
 			}
 			inTx = true
 		}
-		// The first Update of a transaction runs without a savepoint: if it
-		// fails, rolling the transaction back undoes it alone. Savepoints
-		// are not free: inside one, SQLite copies each page before its
-		// first change, which costs a bulk InsertVouchers a third of its
-		// time; a batch of generated codes usually comes alone.
+		// The first Update of a transaction never needs a savepoint: if
+		// it fails, rolling the transaction back undoes it alone.
 		first := ok == 0
-		if !first {
+		if savepoints && !first {
 			if _, err := s.wconn.ExecContext(ctx, "SAVEPOINT u"); err != nil {
 				results[i].err = fmt.Errorf("sqlite: savepoint: %w", err)
-				s.abortGroup(group, results)
-				answer()
-				return
+				s.abortGroup(group, todo, results)
+				return nil
 			}
 		}
+		*g.wrote = false
 		results[i] = runUpdate(t, u.fn)
 		if err := u.ctx.Err(); err != nil && results[i].err == nil && results[i].panicked == nil {
 			// The caller gave up while fn ran: keep nothing of it.
 			results[i].err = fmt.Errorf("sqlite: %w", err)
+			*g.wrote = true
 		}
-		if results[i].err == nil && results[i].panicked == nil {
-			if !first {
+		res := results[i]
+		if res.err == nil && res.panicked == nil {
+			if savepoints && !first {
 				if _, err := s.wconn.ExecContext(ctx, "RELEASE u"); err != nil {
 					results[i].err = fmt.Errorf("sqlite: release: %w", err)
-					s.abortGroup(group, results)
-					answer()
-					return
+					s.abortGroup(group, todo, results)
+					return nil
 				}
 			}
 			ok++
 			continue
 		}
-		if first {
+		if !*g.wrote && res.panicked == nil && isAppError(res.err) {
+			continue // it changed nothing
+		}
+		switch {
+		case first:
 			s.rollback()
 			inTx = false
-			continue
+		case !savepoints:
+			// Undo it with the whole transaction, and run again what
+			// the transaction held and what had yet to run.
+			s.rollback()
+			for _, j := range todo[:n] {
+				if results[j].err == nil && results[j].panicked == nil {
+					redo = append(redo, j)
+				}
+			}
+			return append(redo, todo[n+1:]...)
+		default:
+			// Undo this Update alone. If SQLite has already ended the
+			// whole transaction (it does on some errors), the group
+			// cannot go on.
+			if _, err := s.wconn.ExecContext(ctx, "ROLLBACK TO u"); err != nil {
+				s.abortGroup(group, todo, results)
+				return nil
+			}
+			_, _ = s.wconn.ExecContext(ctx, "RELEASE u")
 		}
-		// Undo this Update alone. If SQLite has already ended the whole
-		// transaction (it does on some errors), the group cannot go on.
-		if _, err := s.wconn.ExecContext(ctx, "ROLLBACK TO u"); err != nil {
-			s.abortGroup(group, results)
-			answer()
-			return
-		}
-		_, _ = s.wconn.ExecContext(ctx, "RELEASE u")
 	}
 	if inTx {
 		if _, err := s.wconn.ExecContext(ctx, "COMMIT"); err != nil {
 			s.rollback()
-			for i := range results {
+			for _, i := range todo {
 				if results[i].err == nil && results[i].panicked == nil {
 					results[i].err = fmt.Errorf("sqlite: commit: %w", err)
 				}
 			}
 		}
 	}
-	answer()
+	return nil
+}
+
+// isAppError reports whether err is an application error (a *promo.Error),
+// which an Update's own logic returns, rather than one of SQLite's, after
+// which the transaction may be gone.
+func isAppError(err error) bool {
+	_, ok := errors.AsType[*promo.Error](err)
+	return ok
 }
 
 // abortGroup rolls a group's transaction back: every Update of it that had
 // succeeded fails, as nothing of it is kept.
-func (s *Store) abortGroup(group []*update, results []updateResult) {
+func (s *Store) abortGroup(group []*update, todo []int, results []updateResult) {
 	s.rollback()
-	for i := range group {
+	for _, i := range todo {
 		if results[i].err == nil && results[i].panicked == nil {
 			results[i].err = errors.New("sqlite: the transaction was rolled back with another update of its group; nothing was written")
 		}
@@ -406,18 +441,33 @@ func runUpdate(t *tx, fn func(tx promo.Tx) error) (res updateResult) {
 // groupConn runs a group's statements without their contexts'
 // cancellation: SQLite answers an interrupted write by rolling back the
 // transaction, which holds the other Updates of the group too.
-type groupConn struct{ c stmtConn }
+// It notes in wrote whether any statement but a SELECT ran.
+type groupConn struct {
+	c     stmtConn
+	wrote *bool
+}
 
 func (g groupConn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	*g.wrote = true
 	return g.c.exec(context.WithoutCancel(ctx), query, args...)
 }
 
 func (g groupConn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	g.note(query)
 	return g.c.query(context.WithoutCancel(ctx), query, args...)
 }
 
 func (g groupConn) queryRow(ctx context.Context, query string, args ...any) scanner {
+	g.note(query)
 	return g.c.queryRow(context.WithoutCancel(ctx), query, args...)
+}
+
+// note sets wrote unless query is a SELECT (an INSERT ... RETURNING is
+// not).
+func (g groupConn) note(query string) {
+	if !strings.HasPrefix(query, "SELECT ") {
+		*g.wrote = true
+	}
 }
 
 // beginBusyRetries bounds how often Update tries BEGIN IMMEDIATE again

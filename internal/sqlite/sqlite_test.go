@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -266,9 +267,11 @@ func TestUpdateCanceled(t *testing.T) {
 	}
 }
 
-// TestGroupedUpdatesStayApart queues Updates that succeed, fail and panic
-// behind one that holds the writer, so that they commit as groups in some
-// order, and checks that each kept its writes or lost them alone.
+// TestGroupedUpdatesStayApart queues Updates that succeed, fail after
+// writing, panic and fail having only read behind one that holds the
+// writer, so that they commit as groups in some order, and checks that each
+// kept its writes or lost them alone, and that none ran more than twice
+// (a group whose transaction is rolled back runs its others again once).
 func TestGroupedUpdatesStayApart(t *testing.T) {
 	s := openStore(t, filepath.Join(t.TempDir(), "promo.db"))
 	ctx := t.Context()
@@ -284,9 +287,10 @@ func TestGroupedUpdatesStayApart(t *testing.T) {
 	})
 	<-holding
 
-	const n = 30
+	const n = 40
 	errFail := errors.New("failed on purpose")
 	outcomes := make([]any, n)
+	var runs [n]atomic.Int32
 	var wg sync.WaitGroup
 	for i := range n {
 		wg.Go(func() {
@@ -296,10 +300,15 @@ func TestGroupedUpdatesStayApart(t *testing.T) {
 				}
 			}()
 			err := s.Update(ctx, func(tx promo.Tx) error {
+				runs[i].Add(1)
+				if i%4 == 3 {
+					_, err := tx.Campaign(ctx, "missing")
+					return err
+				}
 				if err := create(tx, fmt.Sprintf("C%d", i)); err != nil {
 					return err
 				}
-				switch i % 3 {
+				switch i % 4 {
 				case 1:
 					return errFail
 				case 2:
@@ -314,8 +323,11 @@ func TestGroupedUpdatesStayApart(t *testing.T) {
 	wg.Wait()
 
 	for i := range n {
+		if r := runs[i].Load(); r > 2 {
+			t.Errorf("update %d ran %d times", i, r)
+		}
 		_, err := s.Campaign(ctx, fmt.Sprintf("C%d", i))
-		switch i % 3 {
+		switch i % 4 {
 		case 0:
 			if outcomes[i] != nil || err != nil {
 				t.Errorf("update %d returned %v and its campaign reads %v; want both kept", i, outcomes[i], err)
@@ -327,6 +339,10 @@ func TestGroupedUpdatesStayApart(t *testing.T) {
 		case 2:
 			if outcomes[i] != i || promo.ErrorCode(err) != promo.ENotFound {
 				t.Errorf("update %d ended with %v and its campaign reads %v; want its panic and nothing kept", i, outcomes[i], err)
+			}
+		case 3:
+			if e, ok := outcomes[i].(error); !ok || promo.ErrorCode(e) != promo.ENotFound {
+				t.Errorf("update %d returned %v; want its read's ENotFound", i, outcomes[i])
 			}
 		}
 	}
