@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -206,7 +207,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *promo.AuditEntry) error {
 	return wrap(err, "append audit")
 }
 
-const apiKeyCols = `id, name, token_hash, created_at, revoked_at`
+const apiKeyCols = `id, name, token_hash, created_at, revoked_at, kind, scopes, origins`
 
 func scanAPIKey(sc scanner) (*promo.APIKey, error) {
 	var (
@@ -214,9 +215,11 @@ func scanAPIKey(sc scanner) (*promo.APIKey, error) {
 		created int64
 		revoked *int64
 	)
-	if err := sc.Scan(&k.ID, &k.Name, &k.TokenHash, &created, &revoked); err != nil {
+	var scopes, origins string
+	if err := sc.Scan(&k.ID, &k.Name, &k.TokenHash, &created, &revoked, &k.Kind, &scopes, &origins); err != nil {
 		return nil, err
 	}
+	k.Scopes, k.Origins = promo.SplitList(scopes), promo.SplitList(origins)
 	k.CreatedAt, k.RevokedAt = promo.TimeFromMillis(created), timePtr(revoked)
 	return &k, nil
 }
@@ -244,12 +247,21 @@ func (t *tx) CreateAPIKey(ctx context.Context, k *promo.APIKey) error {
 	if k.ID == "" {
 		k.ID = promo.NewID(promo.PrefixAPIKey)
 	}
-	_, err := t.q.Exec(ctx, `INSERT INTO api_keys (id, name, token_hash, created_at, revoked_at) VALUES ($1, $2, $3, $4, $5)`,
-		k.ID, k.Name, k.TokenHash, k.CreatedAt.Millis(), nullTime(k.RevokedAt))
+	_, err := t.q.Exec(ctx, `INSERT INTO api_keys (id, name, token_hash, created_at, revoked_at, kind, scopes, origins)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		k.ID, k.Name, k.TokenHash, k.CreatedAt.Millis(), nullTime(k.RevokedAt), keyKind(k), strings.Join(k.Scopes, ","), strings.Join(k.Origins, ","))
 	if _, ok := uniqueViolation(err); ok {
 		return duplicate(err, "api_key", k.ID)
 	}
 	return wrap(err, "create api key")
+}
+
+// keyKind is the kind a key is stored with: "" is secret.
+func keyKind(k *promo.APIKey) string {
+	if k.Kind == "" {
+		return promo.KeySecret
+	}
+	return k.Kind
 }
 
 // RevokeAPIKey sets the key's RevokedAt. A key revoked twice keeps the time

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"strings"
 
 	"promo/internal/promo"
 )
@@ -207,7 +208,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *promo.AuditEntry) error {
 	return wrap(err, "append audit")
 }
 
-const apiKeyCols = `id, name, token_hash, created_at, revoked_at`
+const apiKeyCols = `id, name, token_hash, created_at, revoked_at, kind, scopes, origins`
 
 func scanAPIKey(sc scanner) (*promo.APIKey, error) {
 	var (
@@ -215,9 +216,11 @@ func scanAPIKey(sc scanner) (*promo.APIKey, error) {
 		created int64
 		revoked sql.NullInt64
 	)
-	if err := sc.Scan(&k.ID, &k.Name, &k.TokenHash, &created, &revoked); err != nil {
+	var scopes, origins string
+	if err := sc.Scan(&k.ID, &k.Name, &k.TokenHash, &created, &revoked, &k.Kind, &scopes, &origins); err != nil {
 		return nil, err
 	}
+	k.Scopes, k.Origins = promo.SplitList(scopes), promo.SplitList(origins)
 	k.CreatedAt, k.RevokedAt = promo.TimeFromMillis(created), timePtr(revoked)
 	return &k, nil
 }
@@ -245,14 +248,23 @@ func (t *tx) CreateAPIKey(ctx context.Context, k *promo.APIKey) error {
 	if k.ID == "" {
 		k.ID = promo.NewID(promo.PrefixAPIKey)
 	}
-	_, err := t.c.exec(ctx, `INSERT INTO api_keys (id, name, token_hash, created_at, revoked_at) VALUES (?, ?, ?, ?, ?)`,
-		k.ID, k.Name, k.TokenHash, k.CreatedAt.Millis(), nullTime(k.RevokedAt))
+	_, err := t.c.exec(ctx, `INSERT INTO api_keys (id, name, token_hash, created_at, revoked_at, kind, scopes, origins)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.Name, k.TokenHash, k.CreatedAt.Millis(), nullTime(k.RevokedAt), keyKind(k), strings.Join(k.Scopes, ","), strings.Join(k.Origins, ","))
 	if _, ok := uniqueViolation(err); ok {
 		e := promo.Duplicate("api_key", k.ID)
 		e.Err = err
 		return e
 	}
 	return wrap(err, "create api key")
+}
+
+// keyKind is the kind a key is stored with: "" is secret.
+func keyKind(k *promo.APIKey) string {
+	if k.Kind == "" {
+		return promo.KeySecret
+	}
+	return k.Kind
 }
 
 // RevokeAPIKey sets the key's RevokedAt. A key revoked twice keeps the time

@@ -1482,29 +1482,37 @@ func testAudit(t *testing.T, b *bundle) {
 }
 
 func testAPIKey(t *testing.T, b *bundle) {
-	k1 := &promo.APIKey{ID: "app_one", Name: "shop", TokenHash: []byte{1, 2, 3}, CreatedAt: b.at(2)}
-	k2 := &promo.APIKey{ID: "app_two", Name: "admin", TokenHash: []byte{4, 5, 6}, CreatedAt: b.at(1)}
+	k1 := &promo.APIKey{ID: "app_one", Name: "shop", TokenHash: []byte{1, 2, 3}, Kind: promo.KeySecret, CreatedAt: b.at(2)}
+	k2 := &promo.APIKey{ID: "app_two", Name: "admin", TokenHash: []byte{4, 5, 6}, Kind: promo.KeySecret, CreatedAt: b.at(1)}
+	k3 := &promo.APIKey{ID: "app_three_r", Name: "checkout", TokenHash: []byte{7}, Kind: promo.KeyRestricted,
+		Scopes: []string{promo.ScopeValidations, promo.ScopeRedemptions}, CreatedAt: b.at(3)}
+	k4 := &promo.APIKey{ID: "app_four_c", Name: "web", TokenHash: []byte{8}, Kind: promo.KeyClient,
+		Origins: []string{"https://shop.example", "http://localhost:3000"}, CreatedAt: b.at(4)}
 	b.update(t, func(tx promo.Tx) error {
-		if err := tx.CreateAPIKey(b.ctx, k1); err != nil {
-			return err
+		for _, k := range []*promo.APIKey{k1, k2, k3, k4} {
+			if err := tx.CreateAPIKey(b.ctx, k); err != nil {
+				return err
+			}
 		}
-		return tx.CreateAPIKey(b.ctx, k2)
+		return nil
 	})
-	got, err := b.s.APIKey(b.ctx, "app_one")
-	if err != nil {
-		t.Fatal(err)
+	for _, want := range []*promo.APIKey{k1, k3, k4} {
+		got, err := b.s.APIKey(b.ctx, want.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Fatalf("key:\n got %+v\nwant %+v", got, want)
+		}
 	}
-	if !reflect.DeepEqual(got, k1) {
-		t.Fatalf("key:\n got %+v\nwant %+v", got, k1)
-	}
-	_, err = b.s.APIKey(b.ctx, "app_three")
+	_, err := b.s.APIKey(b.ctx, "app_three")
 	wantCode(t, err, promo.ENotFound)
 	wantCode(t, b.updateErr(func(tx promo.Tx) error {
 		return tx.CreateAPIKey(b.ctx, &promo.APIKey{ID: "app_one", Name: "again", TokenHash: []byte{9}, CreatedAt: b.at(3)})
 	}), promo.EDuplicateFound)
 
 	b.update(t, func(tx promo.Tx) error { return tx.RevokeAPIKey(b.ctx, "app_one", b.at(10)) })
-	got, err = b.s.APIKey(b.ctx, "app_one")
+	got, err := b.s.APIKey(b.ctx, "app_one")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1517,8 +1525,8 @@ func testAPIKey(t *testing.T, b *bundle) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ks) != 2 || ks[0].ID != "app_two" || ks[1].ID != "app_one" || ks[1].RevokedAt == nil {
-		t.Fatalf("APIKeys: %+v, want app_two then the revoked app_one", ks)
+	if len(ks) != 4 || ks[0].ID != "app_two" || ks[1].ID != "app_one" || ks[1].RevokedAt == nil || ks[3].Kind != promo.KeyClient {
+		t.Fatalf("APIKeys: %+v, want app_two, the revoked app_one, then the restricted and client keys", ks)
 	}
 }
 

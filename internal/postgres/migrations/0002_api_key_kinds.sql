@@ -1,0 +1,6 @@
+-- API keys have a kind (secret, restricted, client), the scopes of a
+-- restricted key and the origins of a client key, each list joined by
+-- commas. Keys made before kinds existed are secret.
+ALTER TABLE api_keys ADD COLUMN kind text NOT NULL DEFAULT 'secret';
+ALTER TABLE api_keys ADD COLUMN scopes text NOT NULL DEFAULT '';
+ALTER TABLE api_keys ADD COLUMN origins text NOT NULL DEFAULT '';
