@@ -123,6 +123,7 @@ func (e *Engine) audit(ctx context.Context, tx promo.Tx, entry promo.AuditEntry)
 // cachedKey is what Authenticate remembers of a key, briefly, so that each
 // request does not read the store; a revocation shows within keyCacheTTL.
 type cachedKey struct {
+	key     *promo.APIKey // without its hash; nil for an unknown ID
 	hash    []byte
 	revoked bool
 	read    time.Time
@@ -136,13 +137,13 @@ func TokenHash(token string) []byte {
 	return h[:]
 }
 
-// Authenticate checks an App ID and token and returns the key's ID;
-// EUnauthorized when either is wrong or the key is revoked. Tokens are
-// compared as hashes in constant time.
-func (e *Engine) Authenticate(ctx context.Context, appID, token string) (string, error) {
-	deny := promo.Errorf(promo.EUnauthorized, "X-App-Id and X-App-Token must name a live API key")
+// Authenticate checks an App ID and token and returns the key, without its
+// hash, which callers must not change; EUnauthorized when either is wrong
+// or the key is revoked. Tokens are compared as hashes in constant time.
+func (e *Engine) Authenticate(ctx context.Context, appID, token string) (*promo.APIKey, error) {
+	deny := promo.Errorf(promo.EUnauthorized, "the App ID and token must name a live API key")
 	if appID == "" || token == "" || len(appID) > 64 || len(token) > 256 {
-		return "", deny
+		return nil, deny
 	}
 	now := time.Now() // a cache age, not domain time
 	e.keysMu.Lock()
@@ -153,10 +154,15 @@ func (e *Engine) Authenticate(ctx context.Context, appID, token string) (string,
 		switch promo.ErrorCode(err) {
 		case "":
 			k = cachedKey{hash: key.TokenHash, revoked: key.RevokedAt != nil, read: now}
+			key.TokenHash = nil
+			if key.Kind == "" {
+				key.Kind = promo.KeySecret
+			}
+			k.key = key
 		case promo.ENotFound:
 			k = cachedKey{read: now} // a nil hash matches nothing
 		default:
-			return "", err
+			return nil, err
 		}
 		e.keysMu.Lock()
 		if len(e.keys) > 10_000 { // unknown IDs must not grow the cache without bound
@@ -167,29 +173,47 @@ func (e *Engine) Authenticate(ctx context.Context, appID, token string) (string,
 	}
 	got := TokenHash(token)
 	if k.revoked || len(k.hash) != len(got) || subtle.ConstantTimeCompare(k.hash, got) != 1 {
-		return "", deny
+		return nil, deny
 	}
-	return appID, nil
+	return k.key, nil
+}
+
+// KeyInput describes a new API key: see promo.APIKey.
+type KeyInput struct {
+	Name    string   `json:"name"`
+	Kind    string   `json:"kind"`
+	Scopes  []string `json:"scopes"`
+	Origins []string `json:"origins"`
+}
+
+// CreateKey makes a new API key of any kind and returns it with its token,
+// which is not stored and cannot be shown again; EInvalidPayload for a
+// kind, scope or origin that does not hold.
+func (e *Engine) CreateKey(ctx context.Context, in KeyInput) (*promo.APIKey, string, error) {
+	if len(in.Name) > maxNameLen {
+		return nil, "", invalid(promo.EInvalidPayload, "name is longer than %d bytes", maxNameLen)
+	}
+	k := &promo.APIKey{Name: in.Name, Kind: in.Kind, Scopes: in.Scopes, Origins: in.Origins}
+	if err := promo.CheckKey(k); err != nil {
+		return nil, "", err
+	}
+	return e.storeKey(ctx, k, false)
 }
 
 // CreateAPIKey makes a new API key and returns it with its token, which is
 // not stored and cannot be shown again.
 func (e *Engine) CreateAPIKey(ctx context.Context, name string) (*promo.APIKey, string, error) {
-	return e.createAPIKey(ctx, name, false)
+	return e.storeKey(ctx, &promo.APIKey{Name: name, Kind: promo.KeySecret}, false)
 }
 
-// createAPIKey creates a key; with onlyFirst, only when the store has none,
-// in the same transaction, so that servers starting together on one
-// database create one key between them (nil when another did).
-func (e *Engine) createAPIKey(ctx context.Context, name string, onlyFirst bool) (*promo.APIKey, string, error) {
+// storeKey gives k an ID and a token and stores it; with onlyFirst, only
+// when the store has no key, in the same transaction, so that servers
+// starting together on one database create one key between them (nil when
+// another did).
+func (e *Engine) storeKey(ctx context.Context, k *promo.APIKey, onlyFirst bool) (*promo.APIKey, string, error) {
 	var raw [32]byte
 	token := hex.EncodeToString(randomBytes(raw[:]))
-	k := &promo.APIKey{
-		ID:        promo.NewID(promo.PrefixAPIKey),
-		Name:      name,
-		TokenHash: TokenHash(token),
-		CreatedAt: e.Now(),
-	}
+	k.ID, k.TokenHash, k.CreatedAt = promo.NewID(promo.PrefixAPIKey), TokenHash(token), e.Now()
 	created := false
 	err := e.store.Update(ctx, func(tx promo.Tx) error {
 		created = false
@@ -204,7 +228,7 @@ func (e *Engine) createAPIKey(ctx context.Context, name string, onlyFirst bool) 
 		}
 		created = true
 		return e.audit(ctx, tx, promo.AuditEntry{Action: promo.AuditCreated, ResourceType: "api_key", ResourceID: k.ID,
-			Details: promo.Metadata{"name": name}})
+			Details: promo.Metadata{"name": k.Name, "kind": k.Kind}})
 	})
 	if err != nil || !created {
 		return nil, "", err
@@ -229,5 +253,5 @@ func (e *Engine) EnsureAPIKey(ctx context.Context) (*promo.APIKey, string, error
 	if err != nil || len(keys) > 0 {
 		return nil, "", err
 	}
-	return e.createAPIKey(ctx, "first key", true)
+	return e.storeKey(ctx, &promo.APIKey{Name: "first key", Kind: promo.KeySecret}, true)
 }

@@ -393,8 +393,8 @@ func TestAuthenticate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if id, err := b.eng.Authenticate(ctx, k.ID, token); err != nil || id != k.ID {
-		t.Fatalf("right token: %q, %v", id, err)
+	if got, err := b.eng.Authenticate(ctx, k.ID, token); err != nil || got.ID != k.ID || got.Kind != promo.KeySecret || got.TokenHash != nil {
+		t.Fatalf("right token: %+v, %v", got, err)
 	}
 	for _, c := range []struct{ id, token string }{{k.ID, token + "x"}, {k.ID, ""}, {"app_nope", token}, {"", token}} {
 		_, err := b.eng.Authenticate(ctx, c.id, c.token)
@@ -408,6 +408,42 @@ func TestAuthenticate(t *testing.T) {
 	wantCode(t, err, promo.EUnauthorized)
 	if got, err := b.store.APIKey(ctx, k.ID); err != nil || string(got.TokenHash) == token {
 		t.Fatalf("stored key %+v, %v: the token must be stored hashed", got, err)
+	}
+}
+
+func TestCreateKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t, engine.Options{})
+	ctx := context.Background()
+	for _, bad := range []engine.KeyInput{
+		{Kind: "admin"},
+		{Kind: promo.KeyRestricted},
+		{Kind: promo.KeyRestricted, Scopes: []string{"everything"}},
+		{Kind: promo.KeyRestricted, Scopes: []string{promo.ScopeValidations}, Origins: []string{"https://a.example"}},
+		{Kind: promo.KeyClient},
+		{Kind: promo.KeyClient, Origins: []string{"shop.example"}},
+		{Kind: promo.KeyClient, Origins: []string{"https://shop.example/path"}},
+		{Kind: promo.KeySecret, Scopes: []string{promo.ScopeValidations}},
+	} {
+		if _, _, err := b.eng.CreateKey(ctx, bad); promo.ErrorCode(err) != promo.EInvalidPayload {
+			t.Errorf("CreateKey(%+v): %v, want invalid_payload", bad, err)
+		}
+	}
+	k, token, err := b.eng.CreateKey(ctx, engine.KeyInput{Name: "web", Kind: promo.KeyClient, Origins: []string{"https://shop.example", "*"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.eng.Authenticate(ctx, k.ID, token)
+	if err != nil || got.Kind != promo.KeyClient || !got.AllowsOrigin("https://other.example") || got.Allows(promo.ScopeValidations) {
+		t.Fatalf("client key %+v, %v", got, err)
+	}
+	r, token, err := b.eng.CreateKey(ctx, engine.KeyInput{Kind: promo.KeyRestricted, Scopes: []string{promo.ScopeValidations}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = b.eng.Authenticate(ctx, r.ID, token)
+	if err != nil || !got.Allows(promo.ScopeValidations) || got.Allows(promo.ScopeCampaigns) {
+		t.Fatalf("restricted key %+v, %v", got, err)
 	}
 }
 

@@ -101,13 +101,19 @@ func clientIP(r *http.Request) string {
 // X-Rate-Limit headers. A limiter that fails (Redis down) lets the call
 // through, with the failure in the request's log line: refusing every call
 // would turn a cache outage into an API outage.
-func (a *API) limitKey(w http.ResponseWriter, r *http.Request, keyID string) error {
-	d, err := a.Limits.Limiter.Allow(r.Context(), "key|"+keyID, a.Limits.KeyRate)
+//
+// A client key's answers carry the headers only on refusal: otherwise
+// X-Rate-Limit-Remaining, counting down, would set apart answers that must
+// be alike (see the client routes).
+func (a *API) limitKey(w http.ResponseWriter, r *http.Request, key *promo.APIKey) error {
+	d, err := a.Limits.Limiter.Allow(r.Context(), "key|"+key.ID, a.Limits.KeyRate)
 	if err != nil {
 		noteError(r, fmt.Errorf("rate limiter: %w", err), true)
 		return nil
 	}
-	ratelimit.SetHeaders(w.Header(), d)
+	if !d.Allowed || key.Kind != promo.KeyClient {
+		ratelimit.SetHeaders(w.Header(), d)
+	}
 	if d.Allowed {
 		return nil
 	}

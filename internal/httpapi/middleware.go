@@ -90,22 +90,25 @@ func (a *API) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, limi
 	}
 	r.Body = http.MaxBytesReader(raw, r.Body, limit)
 	if !rt.public {
-		keyID, err := a.authenticate(r)
+		key, err := a.authenticate(w, r, rt)
 		if err != nil {
 			writeError(w, r, err)
 			return
 		}
 		if rw != nil {
-			rw.st.keyID = keyID
+			rw.st.keyID = key.ID
 		}
 		if a.Limits.Limiter != nil {
-			if err := a.limitKey(w, r, keyID); err != nil {
+			if err := a.limitKey(w, r, key); err != nil {
 				writeError(w, r, err)
 				return
 			}
 		}
-		r = r.WithContext(promo.NewContextWithAPIKey(r.Context(), keyID))
-		r = a.withClientIP(r)
+		ctx := promo.NewContextWithAPIKey(r.Context(), key.ID)
+		if key.Kind == promo.KeyClient {
+			ctx = context.WithValue(ctx, clientKeyKey{}, true)
+		}
+		r = a.withClientIP(r.WithContext(ctx))
 	}
 	err := h(w, r)
 	switch {
@@ -119,26 +122,62 @@ func (a *API) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, limi
 	}
 }
 
-// authenticate checks the request's API key and returns its ID.
-func (a *API) authenticate(r *http.Request) (string, error) {
-	appID, token := r.Header.Get("X-App-Id"), r.Header.Get("X-App-Token")
+// authenticate checks the request's API key and what it may call: a
+// client key on a client route, from an origin it allows (which the answer
+// then grants to the browser); a secret key, or a restricted key with the
+// route's scope, on any other route.
+func (a *API) authenticate(w http.ResponseWriter, r *http.Request, rt *route) (*promo.APIKey, error) {
+	idHeader, tokenHeader := "X-App-Id", "X-App-Token"
+	if rt.client {
+		idHeader, tokenHeader = "X-Client-Application-Id", "X-Client-Token"
+	}
+	appID, token := r.Header.Get(idHeader), r.Header.Get(tokenHeader)
 	if appID == "" || token == "" {
-		return "", promo.Errorf(promo.EUnauthorized, "send the X-App-Id and X-App-Token headers of an API key")
+		return nil, promo.Errorf(promo.EUnauthorized, "send the %s and %s headers of an API key", idHeader, tokenHeader)
 	}
+	invalid := promo.Errorf(promo.EUnauthorized, "the %s and %s pair is not valid", idHeader, tokenHeader)
 	if a.Auth == nil {
-		return "", promo.Errorf(promo.EUnauthorized, "the X-App-Id and X-App-Token pair is not valid")
+		return nil, invalid
 	}
-	keyID, err := a.Auth.Authenticate(r.Context(), appID, token)
-	if err == nil {
-		return keyID, nil
+	key, err := a.Auth.Authenticate(r.Context(), appID, token)
+	if err != nil {
+		switch promo.ErrorCode(err) {
+		case promo.EUnauthorized, promo.ETooManyRequests, promo.EUnavailable, promo.EInternal:
+			return nil, err
+		}
+		invalid.Err = err
+		return nil, invalid
 	}
-	switch promo.ErrorCode(err) {
-	case promo.EUnauthorized, promo.ETooManyRequests, promo.EUnavailable, promo.EInternal:
-		return "", err
+	switch {
+	case rt.client:
+		if key.Kind != promo.KeyClient {
+			return nil, promo.Errorf(promo.EForbidden, "the /client/v1 routes take a client-side key; this is a %s key", key.Kind)
+		}
+		origin := r.Header.Get("Origin")
+		if !key.AllowsOrigin(origin) {
+			return nil, promo.Errorf(promo.EForbidden, "origin %q is not one this key allows", origin)
+		}
+		h := w.Header()
+		h.Set("Access-Control-Allow-Origin", origin)
+		h.Add("Vary", "Origin")
+	case key.Kind == promo.KeyClient:
+		return nil, promo.Errorf(promo.EForbidden, "a client-side key only calls the /client/v1 routes")
+	case !key.Allows(rt.scope):
+		if rt.scope == "" {
+			return nil, promo.Errorf(promo.EForbidden, "only a secret key may call this route")
+		}
+		return nil, promo.Errorf(promo.EForbidden, "this key's scopes do not include %s", rt.scope)
 	}
-	e := promo.Errorf(promo.EUnauthorized, "the X-App-Id and X-App-Token pair is not valid")
-	e.Err = err
-	return "", e
+	return key, nil
+}
+
+// clientKeyKey marks the context of a request made with a client key.
+type clientKeyKey struct{}
+
+// byClient reports whether a request was made with a client key.
+func byClient(r *http.Request) bool {
+	b, _ := r.Context().Value(clientKeyKey{}).(bool)
+	return b
 }
 
 // unrouted is the error for a request no route matched: code is the

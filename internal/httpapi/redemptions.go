@@ -89,6 +89,10 @@ func (h *handlers) validate(w http.ResponseWriter, r *http.Request) error {
 	if err := g.validated(val); err != nil {
 		return err
 	}
+	if byClient(r) {
+		writeJSON(w, http.StatusOK, viewClientValidation(val, requestIDOf(r)))
+		return nil
+	}
 	writeJSON(w, http.StatusOK, viewValidation(val, requestIDOf(r)))
 	return nil
 }
@@ -158,6 +162,12 @@ func (h *handlers) redeem(w http.ResponseWriter, r *http.Request) error {
 	res, replay, err := h.eng.Redeem(r.Context(), in)
 	switch {
 	case err != nil:
+		if byClient(r) {
+			if limited := g.redeemed(res, err); promo.ErrorCode(limited) == promo.ETooManyRequests {
+				return limited
+			}
+			return clientError(res, err)
+		}
 		return g.redeemed(res, err)
 	case replay != nil:
 		writeRaw(w, replay)

@@ -24,12 +24,14 @@ func statusOf(code string) int {
 		return http.StatusConflict
 	case promo.EUnauthorized:
 		return http.StatusUnauthorized
+	case promo.EForbidden:
+		return http.StatusForbidden
 	case promo.EInvalidPayload, promo.EInvalidParam, promo.ENoVoucherSuitable,
 		promo.EVoucherPublished, promo.EDuplicateSourceID, promo.EPageOverLimit,
 		promo.ECodesExhausted, promo.EVoucherDisabled, promo.ECampaignDisabled,
 		promo.EVoucherNotActive, promo.EVoucherExpired, promo.EQuantityExceeded, promo.ECustomerRulesViolated,
 		promo.EOrderRulesViolated, promo.ERedemptionRulesViolated, promo.EDuplicatedRedeemables,
-		promo.EAlreadyRolledBack, promo.ERollbackFailed, promo.EBudgetExceeded:
+		promo.EAlreadyRolledBack, promo.ERollbackFailed, promo.EBudgetExceeded, promo.ECodeNotApplicable:
 		return http.StatusBadRequest
 	case promo.EMethodNotAllowed:
 		return http.StatusMethodNotAllowed

@@ -46,21 +46,21 @@ type Config struct {
 	Limits Limits
 }
 
-// Authenticator checks an API key: the application ID and secret token a
-// client sends. It returns the key's ID, which goes into the request's
-// context (promo.APIKeyFromContext). An unknown pair or a wrong token is an
-// error with code EUnauthorized; ETooManyRequests, EUnavailable and internal
-// errors reach the client as they are, and any other application error
-// becomes EUnauthorized.
+// Authenticator checks an API key: the application ID and token a client
+// sends. It returns the key (its ID goes into the request's context:
+// promo.APIKeyFromContext), which the API does not change. An unknown pair
+// or a wrong token is an error with code EUnauthorized; ETooManyRequests,
+// EUnavailable and internal errors reach the client as they are, and any
+// other application error becomes EUnauthorized.
 type Authenticator interface {
-	Authenticate(ctx context.Context, appID, token string) (keyID string, err error)
+	Authenticate(ctx context.Context, appID, token string) (*promo.APIKey, error)
 }
 
 // AuthenticatorFunc lets a function be an Authenticator.
-type AuthenticatorFunc func(ctx context.Context, appID, token string) (string, error)
+type AuthenticatorFunc func(ctx context.Context, appID, token string) (*promo.APIKey, error)
 
 // Authenticate calls f.
-func (f AuthenticatorFunc) Authenticate(ctx context.Context, appID, token string) (string, error) {
+func (f AuthenticatorFunc) Authenticate(ctx context.Context, appID, token string) (*promo.APIKey, error) {
 	return f(ctx, appID, token)
 }
 
@@ -77,6 +77,7 @@ type API struct {
 	Config
 
 	mux      *http.ServeMux
+	routes   []*route
 	requests *metrics.CounterVec
 	duration *metrics.HistogramVec
 }
@@ -118,10 +119,39 @@ type route struct {
 	pattern string // "GET /v1/campaigns/{id}": the metrics' route label
 	public  bool
 	upload  bool
+	scope   string // the scope a restricted key needs; "" for secret keys only
+	client  bool
 }
 
 // Public serves a route without authentication.
 func Public() RouteOption { return func(r *route) { r.public = true } }
+
+// Scope lets restricted keys with scope call a route; secret keys call
+// every route. A route without a scope is for secret keys only.
+func Scope(scope string) RouteOption { return func(r *route) { r.scope = scope } }
+
+// Client makes a route client-side: it takes client keys only, in the
+// X-Client-Application-Id and X-Client-Token headers, from an Origin the
+// key allows, and answers browsers' CORS checks.
+func Client() RouteOption { return func(r *route) { r.client = true } }
+
+// Routes lists the registered routes: pattern, scope, and whether public
+// and client-side.
+func (a *API) Routes() []RouteInfo {
+	out := make([]RouteInfo, len(a.routes))
+	for i, rt := range a.routes {
+		out[i] = RouteInfo{Pattern: rt.pattern, Scope: rt.scope, Public: rt.public, Client: rt.client}
+	}
+	return out
+}
+
+// RouteInfo describes a registered route.
+type RouteInfo struct {
+	Pattern string
+	Scope   string
+	Public  bool
+	Client  bool
+}
 
 // Upload gives a route the larger body limit, ImportBodyBytes.
 func Upload() RouteOption { return func(r *route) { r.upload = true } }
@@ -138,6 +168,7 @@ func (a *API) Handle(method, pattern string, h HandlerFunc, opts ...RouteOption)
 	for _, o := range opts {
 		o(rt)
 	}
+	a.routes = append(a.routes, rt)
 	limit := a.MaxBodyBytes
 	if rt.upload {
 		limit = a.ImportBodyBytes

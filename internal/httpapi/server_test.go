@@ -71,16 +71,16 @@ func setup(t *testing.T) *bundle {
 	b := &bundle{logs: &syncBuffer{}}
 	a := New(Config{
 		Logger: slog.New(slog.NewJSONHandler(b.logs, nil)),
-		Auth: AuthenticatorFunc(func(ctx context.Context, appID, token string) (string, error) {
+		Auth: AuthenticatorFunc(func(ctx context.Context, appID, token string) (*promo.APIKey, error) {
 			switch {
 			case appID == "app" && token == "secret":
-				return "key_1", nil
+				return &promo.APIKey{ID: "key_1", Kind: promo.KeySecret}, nil
 			case appID == "broken":
-				return "", errors.New("keys table is gone")
+				return nil, errors.New("keys table is gone")
 			case appID == "gone":
-				return "", promo.NotFound("api key", appID)
+				return nil, promo.NotFound("api key", appID)
 			}
-			return "", promo.Errorf(promo.EUnauthorized, "wrong key")
+			return nil, promo.Errorf(promo.EUnauthorized, "wrong key")
 		}),
 		Ready:           func(context.Context) error { return b.ready },
 		MaxBodyBytes:    128,
@@ -524,8 +524,8 @@ func (d *discardWriter) WriteHeader(int)             {}
 func BenchmarkTrivialHandler(b *testing.B) {
 	a := New(Config{
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
-		Auth: AuthenticatorFunc(func(ctx context.Context, appID, token string) (string, error) {
-			return "key_1", nil
+		Auth: AuthenticatorFunc(func(ctx context.Context, appID, token string) (*promo.APIKey, error) {
+			return &promo.APIKey{ID: "key_1", Kind: promo.KeySecret}, nil
 		}),
 	})
 	a.Handle("GET", "/v1/campaigns/{id}", func(w http.ResponseWriter, r *http.Request) error {

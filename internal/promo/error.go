@@ -39,6 +39,12 @@ const (
 	EIdempotencyKeyReused = "idempotency_key_reused"
 	EUnavailable          = "service_unavailable"
 	ETooManyRequests      = "too_many_requests"
+	// ECodeNotApplicable: a client key's one refusal of a code, whatever
+	// the reason (see the client routes).
+	ECodeNotApplicable = "code_not_applicable"
+	// EForbidden: the API key may not call the route, or not from the
+	// request's origin.
+	EForbidden = "forbidden"
 	// EBudgetExceeded: a redemption would pass a campaign's budget.
 	EBudgetExceeded        = "campaign_budget_exceeded"
 	EInvalidAsyncActionArg = "invalid_async_action"
@@ -121,6 +127,8 @@ func messageOf(code string) string {
 		return "Quantity exceeded"
 	case EBudgetExceeded:
 		return "Campaign budget exceeded"
+	case EForbidden:
+		return "Forbidden"
 	case EDuplicatedRedeemables:
 		return "Duplicated redeemables"
 	case EInvalidRedeemables:
