@@ -225,24 +225,55 @@ func (r reader) Attempts(ctx context.Context, f promo.AttemptFilter) ([]*promo.A
 	return out, total, nil
 }
 
+// attemptRows is the most attempts one INSERT carries. A batch goes in
+// statements of attemptRows, then of the powers of two below it, so that
+// a few statement shapes cover every length and a batch of validations'
+// attempts costs a few statements instead of one per attempt.
+const attemptRows = 64
+
+const attemptCols = 8
+
 // AppendAttempts stores attempts.
 func (t *tx) AppendAttempts(ctx context.Context, as []*promo.Attempt) error {
-	for _, a := range as {
-		if a.ID == "" {
-			a.ID = promo.NewID(promo.PrefixAttempt)
+	args := make([]any, 0, attemptCols*min(len(as), attemptRows))
+	for len(as) > 0 {
+		n := attemptRows
+		for n > len(as) {
+			n /= 2
 		}
-		data, err := marshal(a)
-		if err != nil {
-			return err
+		args = args[:0]
+		for _, a := range as[:n] {
+			if a.ID == "" {
+				a.ID = promo.NewID(promo.PrefixAttempt)
+			}
+			data, err := marshal(a)
+			if err != nil {
+				return err
+			}
+			args = append(args, a.ID, a.Time.Millis(), a.Kind, a.Result, nullString(a.Key),
+				nullString(a.CustomerID), nullString(a.ClientIP), data)
 		}
-		if _, err := t.c.exec(ctx, `INSERT INTO attempts (id, created_at, kind, result, key, customer_id, client_ip, data)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, a.ID, a.Time.Millis(), a.Kind, a.Result, nullString(a.Key),
-			nullString(a.CustomerID), nullString(a.ClientIP), data); err != nil {
+		if _, err := t.c.exec(ctx, attemptInsert(n), args...); err != nil {
 			return wrap(err, "append attempts")
 		}
+		as = as[n:]
 	}
 	return nil
 }
+
+// attemptInserts are the statements that insert 1, 2, 4 ... attemptRows
+// attempts.
+var attemptInserts = func() map[int]string {
+	m := map[int]string{}
+	row := "(?" + strings.Repeat(", ?", attemptCols-1) + ")"
+	for n := 1; n <= attemptRows; n *= 2 {
+		m[n] = `INSERT INTO attempts (id, created_at, kind, result, key, customer_id, client_ip, data) VALUES ` +
+			row + strings.Repeat(", "+row, n-1)
+	}
+	return m
+}()
+
+func attemptInsert(n int) string { return attemptInserts[n] }
 
 // Idempotent returns the stored outcome of a request.
 func (r reader) Idempotent(ctx context.Context, apiKeyID, key string) (*promo.IdempotentResult, error) {
