@@ -16,6 +16,7 @@ import (
 	"promo/internal/engine"
 	"promo/internal/httpapi"
 	"promo/internal/promo"
+	"promo/internal/ratelimit"
 	"promo/internal/sqlite"
 )
 
@@ -23,6 +24,12 @@ import (
 // directory, with a campaign of n generated codes; it returns the handler,
 // an API key's headers and the codes.
 func benchAPI(b *testing.B, n int) (http.Handler, http.Header, []string) {
+	b.Helper()
+	return benchAPIWith(b, n, nil)
+}
+
+// benchAPIWith is benchAPI with configure changing the API's Config.
+func benchAPIWith(b *testing.B, n int, configure func(*httpapi.Config)) (http.Handler, http.Header, []string) {
 	b.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "promo.db"))
@@ -37,7 +44,11 @@ func benchAPI(b *testing.B, n int) (http.Handler, http.Header, []string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	api := httpapi.New(httpapi.Config{Logger: log, Auth: eng, Ready: st.Ping, MaxBodyBytes: 64 << 10})
+	cfg := httpapi.Config{Logger: log, Auth: eng, Ready: st.Ping, MaxBodyBytes: 64 << 10}
+	if configure != nil {
+		configure(&cfg)
+	}
+	api := httpapi.New(cfg)
 	httpapi.Register(api, eng)
 	h := api.Handler()
 	hdr := http.Header{"X-App-Id": {key.ID}, "X-App-Token": {token}, "Content-Type": {"application/json"}}
@@ -148,6 +159,44 @@ func BenchmarkRedeem(b *testing.B) {
 			body := fmt.Sprintf(`{"redeemables":[{"object":"voucher","id":%q}],"customer":{"source_id":"c-%d"},"order":{"amount":5000}}`, codes[i], i)
 			if w := serve(h, hdr, "POST", "/v1/redemptions", body); w.Code != http.StatusOK {
 				b.Fatalf("redeem: %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
+
+// BenchmarkRefusedAttempt measures a validation refused with 429 because
+// its client IP's failure window is full, through the whole handler stack
+// (authentication, the key's rate, the window, the error envelope, the log
+// line, the metrics), without the network; BenchmarkHealthz beside it is
+// the trivial handler.
+func BenchmarkRefusedAttempt(b *testing.B) {
+	h, hdr, _ := benchAPIWith(b, 10, func(c *httpapi.Config) {
+		mem := ratelimit.NewMemory(ratelimit.MemoryOptions{})
+		c.Limits = httpapi.Limits{Limiter: mem, KeyRate: ratelimit.PerSecond(1 << 30), Failures: mem, Attempts: ratelimit.Window{Limit: 5, Period: time.Hour}}
+	})
+	body := `{"redeemables":[{"object":"voucher","id":"NOPE-0000"}],"order":{"amount":1000}}`
+	for range 5 {
+		serve(h, hdr, "POST", "/v1/validations", body)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if w := serve(h, hdr, "POST", "/v1/validations", body); w.Code != http.StatusTooManyRequests {
+				b.Fatalf("refused: %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
+
+func BenchmarkHealthz(b *testing.B) {
+	h, hdr, _ := benchAPI(b, 10)
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if w := serve(h, hdr, "GET", "/healthz", ""); w.Code != http.StatusOK {
+				b.Fatalf("healthz: %d", w.Code)
 			}
 		}
 	})

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -181,8 +182,9 @@ func (g *attemptGuard) refuse(d ratelimit.Decision, who string) error {
 		return nil
 	}
 	ratelimit.SetHeaders(g.w.Header(), d)
-	return tooMany(fmt.Sprintf("too many failed attempts from %s: at most %d per %s; retry in %s",
-		who, g.lim.Attempts.Limit, g.lim.Attempts.Period, roundUp(d.RetryAfter)))
+	// Built without fmt: this is the hot path of a flood.
+	return tooMany("too many failed attempts from " + who + ": at most " + strconv.Itoa(g.lim.Attempts.Limit) +
+		" per " + g.lim.Attempts.Period.String() + "; retry in " + roundUp(d.RetryAfter).String())
 }
 
 // failed counts a failed attempt in every window of the request. It

@@ -11,6 +11,7 @@ import (
 	"path"
 	"runtime/debug"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"promo/internal/promo"
@@ -229,8 +230,15 @@ func (a *API) finish(rw *responseWriter, r *http.Request, start time.Time) {
 	a.requests.With(route, methodLabel(r.Method), statusLabel(status)).Inc()
 	a.duration.With(route).Observe(d.Seconds())
 
+	var skipped int64
+	if status == http.StatusTooManyRequests {
+		var ok bool
+		if ok, skipped = a.refusals.allow(start); !ok {
+			return
+		}
+	}
 	level := slog.LevelInfo
-	var buf [12]slog.Attr
+	var buf [13]slog.Attr
 	attrs := append(buf[:0],
 		slog.String("method", r.Method),
 		slog.String("route", route),
@@ -241,6 +249,9 @@ func (a *API) finish(rw *responseWriter, r *http.Request, start time.Time) {
 	)
 	if st.keyID != "" {
 		attrs = append(attrs, slog.String("key_id", st.keyID))
+	}
+	if skipped > 0 {
+		attrs = append(attrs, slog.Int64("refusals_not_logged", skipped))
 	}
 	if st.err != nil {
 		attrs = append(attrs, slog.String("error_key", promo.ErrorCode(st.err)))
@@ -376,4 +387,24 @@ func statusLabel(code int) string {
 		return statusLabels[code]
 	}
 	return strconv.Itoa(code)
+}
+
+// logSampler thins the log lines of 429 answers to one a second: a flood of
+// refused requests would otherwise write a line for each, which costs a
+// fifth of a refusal's time and fills disks. The metrics still count every
+// one, and the next line logged says how many went unlogged.
+type logSampler struct {
+	next    atomic.Int64 // Unix nanoseconds before which no line is logged
+	skipped atomic.Int64
+}
+
+// allow reports whether a refusal at now gets its line, and how many went
+// unlogged before it.
+func (s *logSampler) allow(now time.Time) (bool, int64) {
+	t, next := now.UnixNano(), s.next.Load()
+	if t < next || !s.next.CompareAndSwap(next, t+int64(time.Second)) {
+		s.skipped.Add(1)
+		return false, 0
+	}
+	return true, s.skipped.Swap(0)
 }

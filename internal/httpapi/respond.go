@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"promo/internal/promo"
 )
@@ -88,7 +89,92 @@ func writeError(w http.ResponseWriter, r *http.Request, err error) {
 		body.ResourceID = e.ResourceID
 		body.ResourceType = e.ResourceType
 	}
-	writeJSON(w, status, body)
+	buf := buffers.Get().(*bytes.Buffer)
+	defer putBuffer(buf)
+	buf.Write(body.appendJSON(buf.AvailableBuffer()))
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// appendJSON appends b as encoding/json would encode it (with HTML
+// escaping off), followed by a newline, without reflection: refusals are
+// the hot path of a flood.
+func (b errorBody) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"code":`...)
+	dst = strconv.AppendInt(dst, int64(b.Code), 10)
+	dst = append(dst, `,"key":`...)
+	dst = appendJSONString(dst, b.Key)
+	dst = append(dst, `,"message":`...)
+	dst = appendJSONString(dst, b.Message)
+	dst = append(dst, `,"details":`...)
+	dst = appendJSONString(dst, b.Details)
+	dst = append(dst, `,"request_id":`...)
+	dst = appendJSONString(dst, b.RequestID)
+	if b.ResourceID != "" {
+		dst = append(dst, `,"resource_id":`...)
+		dst = appendJSONString(dst, b.ResourceID)
+	}
+	if b.ResourceType != "" {
+		dst = append(dst, `,"resource_type":`...)
+		dst = appendJSONString(dst, b.ResourceType)
+	}
+	return append(dst, "}\n"...)
+}
+
+// appendJSONString appends s as a JSON string, escaped as encoding/json
+// escapes it with HTML escaping off: quotes, backslashes and control
+// characters, U+2028 and U+2029, and invalid UTF-8 as U+FFFD.
+func appendJSONString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
 }
 
 // buffers recycles response buffers: a response is encoded whole before it

@@ -1,7 +1,9 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -130,4 +132,42 @@ func TestWriteList(t *testing.T) {
 			t.Errorf("got %s, want %s", got, c.want)
 		}
 	}
+}
+
+// jsonEncoded is what encoding/json writes for v, HTML escaping off.
+func jsonEncoded(t testing.TB, v any) string {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// TestErrorBodyJSON: the error envelope's hand-written encoding is
+// encoding/json's, byte for byte.
+func TestErrorBodyJSON(t *testing.T) {
+	t.Parallel()
+	for _, b := range []errorBody{
+		{Code: 429, Key: "too_many_requests", Message: "Too many requests", Details: "retry in 20s", RequestID: "v-1"},
+		{Code: 404, Key: "not_found", Message: "Resource not found", Details: `voucher "A\B" <x> & y`, RequestID: "v-2", ResourceID: "A\tB", ResourceType: "voucher"},
+		{Code: 400, Details: "ctl \x00\x01\x1f\b\f\n\r\t del\x7f é \u2028 \u2029 bad\xff\xfe end"},
+		{},
+	} {
+		if got, want := string(b.appendJSON(nil)), jsonEncoded(t, b); got != want {
+			t.Errorf("appendJSON:\n got %q\nwant %q", got, want)
+		}
+	}
+}
+
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "plain", `"quoted\"`, "\x00\x1f\x7f", "é\u2028\u2029", "\xff\xfe", "a\xe2\x80b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if got, want := string(appendJSONString(nil, s))+"\n", jsonEncoded(t, s); got != want {
+			t.Fatalf("appendJSONString(%q) = %q, want %q", s, got, want)
+		}
+	})
 }

@@ -78,6 +78,7 @@ type API struct {
 
 	mux      *http.ServeMux
 	routes   []*route
+	refusals logSampler
 	requests *metrics.CounterVec
 	duration *metrics.HistogramVec
 }

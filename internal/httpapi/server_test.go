@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"promo/internal/promo"
 )
@@ -543,4 +544,27 @@ func BenchmarkTrivialHandler(b *testing.B) {
 			a.ServeHTTP(w, req)
 		}
 	})
+}
+
+func TestLogSampler(t *testing.T) {
+	t.Parallel()
+	var s logSampler
+	t0 := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	for _, step := range []struct {
+		after   time.Duration
+		ok      bool
+		skipped int64
+	}{
+		{0, true, 0},
+		{100 * time.Millisecond, false, 0},
+		{900 * time.Millisecond, false, 0},
+		{time.Second, true, 2},
+		{1500 * time.Millisecond, false, 0},
+		{5 * time.Second, true, 1},
+	} {
+		ok, skipped := s.allow(t0.Add(step.after))
+		if ok != step.ok || skipped != step.skipped {
+			t.Fatalf("at +%v: %v, %d; want %v, %d", step.after, ok, skipped, step.ok, step.skipped)
+		}
+	}
 }
