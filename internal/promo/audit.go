@@ -15,6 +15,7 @@ const (
 	AuditDisabled  = "disabled"
 	AuditUpdated   = "updated"
 	AuditDeleted   = "deleted"
+	AuditFlagged   = "flagged" // a leak or canary flag was raised
 )
 
 // AuditEntry records one change of state: when, by which API key, to what,

@@ -165,6 +165,11 @@ type Reader interface {
 	// voucher IDs), each once, in assignment order.
 	RulesOf(ctx context.Context, objectIDs ...string) ([]*ValidationRule, error)
 
+	// Blocklist returns every blocklist entry, oldest first.
+	Blocklist(ctx context.Context) ([]*BlockEntry, error)
+	// Flags lists flags, newest first.
+	Flags(ctx context.Context, f FlagFilter) ([]*Flag, int64, error)
+
 	// APIKey returns the key with ID id, revoked or not; ENotFound.
 	APIKey(ctx context.Context, id string) (*APIKey, error)
 	// APIKeys lists every key, oldest first.
@@ -280,6 +285,14 @@ type Tx interface {
 	// CreateRuleAssignment stores an assignment; EDuplicateFound when the
 	// rule is assigned to the object already.
 	CreateRuleAssignment(ctx context.Context, a *ValidationRuleAssignment) error
+
+	// CreateBlockEntry stores a new entry; EDuplicateFound when the same
+	// kind and value are blocked already.
+	CreateBlockEntry(ctx context.Context, b *BlockEntry) error
+	// DeleteBlockEntry deletes an entry; ENotFound.
+	DeleteBlockEntry(ctx context.Context, id string) error
+	// CreateFlag stores a flag.
+	CreateFlag(ctx context.Context, f *Flag) error
 
 	// CreateAPIKey stores a new key; EDuplicateFound for a taken ID.
 	CreateAPIKey(ctx context.Context, k *APIKey) error

@@ -59,6 +59,8 @@ func Run(t *testing.T, open func(t *testing.T) promo.Store) {
 		{"ValidationRules", testValidationRules},
 		{"RuleAssignments", testRuleAssignments},
 		{"RedemptionWritesRollBack", testRedemptionWritesRollBack},
+		{"Blocklist", testBlocklist},
+		{"Flags", testFlags},
 		{"Ping", testPing},
 		{"ConcurrentBudget", testConcurrentBudget},
 		{"ConcurrentCounters", testConcurrentCounters},
