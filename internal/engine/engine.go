@@ -51,6 +51,8 @@ type Options struct {
 	// Chunk is how many codes generation makes and sorts at a time; default
 	// 262,144 (about 15 MB).
 	Chunk int
+	// Leaks say when a code meant for one customer counts as leaked.
+	Leaks LeakOptions
 }
 
 // Engine runs Promo's use cases over a store. It is safe for concurrent use.
@@ -68,6 +70,9 @@ type Engine struct {
 
 	keysMu sync.Mutex
 	keys   map[string]cachedKey // API key ID -> what Authenticate last read
+
+	blocks blocklist
+	leaks  leakWatch
 }
 
 // New returns an engine over store.
@@ -93,6 +98,7 @@ func New(store promo.Store, opt Options) *Engine {
 	if opt.Chunk == 0 {
 		opt.Chunk = 1 << 18
 	}
+	opt.Leaks.defaults()
 	return &Engine{
 		store:    store,
 		now:      opt.Now,

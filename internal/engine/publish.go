@@ -141,6 +141,10 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*Published, []by
 			if err != nil {
 				return err
 			}
+			if v.Template.Canary {
+				// A canary is never handed out, and does not say so.
+				return promo.NotFound("voucher", in.Voucher)
+			}
 			if !v.Active {
 				return &promo.Error{Code: promo.EVoucherDisabled, Message: "Voucher is disabled",
 					Details: fmt.Sprintf("voucher %s is disabled", v.Code), ResourceID: v.Code, ResourceType: "voucher"}

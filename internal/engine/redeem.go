@@ -83,6 +83,9 @@ type RedeemableResult struct {
 	Order promo.CalculatedOrder
 
 	eligible func(int, promo.OrderItem) bool // the items its discount applies to
+	// canary is the canary voucher the input named: refused as if it did
+	// not exist (Voucher is nil), and flagged.
+	canary *promo.Voucher
 }
 
 // Validation is the outcome of a validation, and the decision a
@@ -231,6 +234,7 @@ func (e *Engine) Validate(ctx context.Context, in RedeemRequest) (*Validation, e
 		return nil, err
 	}
 	e.recordAttempts(ctx, validationAttempts(ctx, val, &in, keys, now))
+	e.watch(ctx, &in, val, now)
 	return val, nil
 }
 
@@ -449,6 +453,10 @@ func (e *Engine) decide(ctx context.Context, r promo.Reader, tx promo.Tx, in *Re
 	}
 	if err != nil {
 		return nil, err
+	}
+	if v.Template.Canary {
+		res.canary = v
+		return fail(promo.EResourceNotFound, "Cannot find voucher with id %s", res.Input.ID)
 	}
 	res.Voucher = v
 	var c *promo.Campaign

@@ -63,6 +63,9 @@ func (e *Engine) Redeem(ctx context.Context, in RedeemRequest) (*RedemptionResul
 		}
 		return nil
 	})
+	if err == nil && replay == nil {
+		e.watch(ctx, &in, out.Validation, e.Now())
+	}
 	switch {
 	case err != nil:
 		return nil, nil, unreplay(err)

@@ -14,6 +14,8 @@ type VoucherInput struct {
 	Campaign   string `json:"campaign"`
 	CampaignID string `json:"campaign_id"`
 	Active     *bool  `json:"active"`
+	// Canary makes a standalone voucher a canary (promo.VoucherTemplate).
+	Canary bool `json:"canary"`
 	TemplateInput
 }
 
@@ -63,6 +65,9 @@ func (e *Engine) CreateVoucher(ctx context.Context, in VoucherInput) (*promo.Vou
 		camp = in.Campaign
 	}
 	if camp != "" {
+		if in.Canary {
+			return nil, invalid(promo.EInvalidPayload, "a canary code stands alone: a campaign's pool could hand it out")
+		}
 		if in.CodeConfig != nil && in.Code == "" {
 			return nil, invalid(promo.EInvalidPayload, "a voucher in a campaign follows the campaign's code_config")
 		}
@@ -77,6 +82,7 @@ func (e *Engine) CreateVoucher(ctx context.Context, in VoucherInput) (*promo.Vou
 	if err := in.TemplateInput.apply(&t); err != nil {
 		return nil, err
 	}
+	t.Canary = in.Canary
 	if t.Discount == nil {
 		return nil, invalid(promo.EInvalidVoucher, "a voucher without a campaign needs a discount")
 	}

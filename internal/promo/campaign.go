@@ -123,6 +123,10 @@ type VoucherTemplate struct {
 	ExpirationDate *Time       `json:"expiration_date,omitempty"`
 	IsReferralCode bool        `json:"is_referral_code"`
 	AdditionalInfo string      `json:"additional_info,omitempty"`
+	// Canary codes are never handed out: they exist to be found where they
+	// leaked. Every attempt on one is refused as if it did not exist and
+	// raises a flag.
+	Canary bool `json:"canary,omitempty"`
 }
 
 // Quantity is how many times a voucher can be redeemed; nil is unlimited.
