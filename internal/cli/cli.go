@@ -33,6 +33,7 @@ Commands:
   serve            serve the API
   migrate          apply the store's migrations
   apikeys          create, list and revoke API keys
+  blocklist        block customers and client IPs
   codes generate   generate unique, unguessable codes
   codes check      say whether a code is well formed, and why not
   version          print the version
@@ -66,6 +67,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runAPIKeys(ctx, rest, stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, rest, stdout, stderr)
+	case "blocklist":
+		return runBlocklist(ctx, rest, stdout, stderr)
 	default:
 		fmt.Fprintf(stderr, "promo: unknown command %q\n\n%s", cmd, usage)
 		return ExitUsage

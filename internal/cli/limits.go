@@ -5,12 +5,14 @@ import (
 	"flag"
 	"fmt"
 	"net/netip"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"promo/internal/engine"
 	"promo/internal/httpapi"
 	"promo/internal/ratelimit"
 )
@@ -22,11 +24,14 @@ import (
 const (
 	defaultKeyRate      = "10000/s"
 	defaultAttemptLimit = "5/60s"
+	defaultLeakLimit    = "5/10m"
 )
 
-// limitFlags are serve's flags for rate limits.
+// limitFlags are serve's flags for rate limits and leak detection.
 type limitFlags struct {
 	keyRate, attempts, redisURL, proxies *string
+	leaks                                *string
+	leakDisable                          *bool
 }
 
 func addLimitFlags(fs *flag.FlagSet) limitFlags {
@@ -39,7 +44,23 @@ func addLimitFlags(fs *flag.FlagSet) limitFlags {
 			"Redis URL (redis://...) to share the limits between servers; in memory without it"),
 		proxies: setting(fs, "trusted-proxies", "PROMO_TRUSTED_PROXIES", "",
 			"comma-separated addresses or CIDRs of proxies whose X-Forwarded-For names the client"),
+		leaks: setting(fs, "leak-limit", "PROMO_LEAK_LIMIT", defaultLeakLimit,
+			"a code meant for one customer is flagged as leaked when more than N distinct customers or client IPs try it per PERIOD"),
+		leakDisable: fs.Bool("leak-disable", os.Getenv("PROMO_LEAK_DISABLE") == "true",
+			"disable a leaked code as well as flagging it (env PROMO_LEAK_DISABLE=true)"),
 	}
+}
+
+// leakOptions are the engine's leak options the flags give.
+func (f limitFlags) leakOptions() (engine.LeakOptions, error) {
+	w, on, err := parseLimit("--leak-limit", *f.leaks)
+	if err != nil {
+		return engine.LeakOptions{}, err
+	}
+	if !on {
+		return engine.LeakOptions{}, fmt.Errorf(`--leak-limit cannot be off; set a high limit instead`)
+	}
+	return engine.LeakOptions{Window: w.Period, MaxCustomers: w.Limit, MaxIPs: w.Limit, Disable: *f.leakDisable}, nil
 }
 
 // limits builds the API's limits, and a function that releases what they

@@ -140,3 +140,23 @@ func (c client) callWith(t *testing.T, method, path, body string, headers map[st
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+func TestLeakOptions(t *testing.T) {
+	t.Parallel()
+	yes := true
+	for _, tc := range []struct {
+		in      string
+		want    string
+		wantErr bool
+	}{
+		{in: "3/5m", want: "{Window:5m0s MaxCustomers:3 MaxIPs:3 Disable:true}"},
+		{in: "off", wantErr: true},
+		{in: "3", wantErr: true},
+	} {
+		in := tc.in
+		got, err := limitFlags{leaks: &in, leakDisable: &yes}.leakOptions()
+		if (err != nil) != tc.wantErr || (err == nil && fmt.Sprintf("%+v", got) != tc.want) {
+			t.Errorf("leakOptions(%q) = %+v, %v; want %s, error %v", tc.in, got, err, tc.want, tc.wantErr)
+		}
+	}
+}

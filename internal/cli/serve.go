@@ -28,7 +28,7 @@ const (
 const serveUsage = `Usage:
   promo serve [--addr HOST:PORT] [--data-dir DIR | --database URL] [--no-migrate]
               [--key-rate N/PERIOD] [--attempt-limit N/PERIOD] [--redis URL]
-              [--trusted-proxies CIDRS]
+              [--trusted-proxies CIDRS] [--leak-limit N/PERIOD] [--leak-disable]
 
 Serves the API. Data is kept in an embedded SQLite store in the data
 directory, created when missing, or with --database in PostgreSQL, which
@@ -40,10 +40,14 @@ customer may fail --attempt-limit validations or redemptions (5/60s)
 before its attempts are refused until the period ends. The limits are
 kept in memory, or with --redis shared by every server using that Redis.
 The client IP is the connection's, or from --trusted-proxies, the
-right-most untrusted address of X-Forwarded-For.
+right-most untrusted address of X-Forwarded-For. A code meant for one
+customer (single-use, or published) that more than --leak-limit (5/10m)
+distinct customers or client IPs try is flagged as leaked (GET /v1/flags),
+and disabled too with --leak-disable.
 
 Environment: PROMO_ADDR, PROMO_DATA_DIR, PROMO_DATABASE_URL, PROMO_KEY_RATE,
-PROMO_ATTEMPT_LIMIT, PROMO_REDIS_URL, PROMO_TRUSTED_PROXIES (flags win).
+PROMO_ATTEMPT_LIMIT, PROMO_REDIS_URL, PROMO_TRUSTED_PROXIES, PROMO_LEAK_LIMIT,
+PROMO_LEAK_DISABLE (flags win).
 `
 
 // setting registers a string flag whose default comes from an environment
@@ -102,6 +106,10 @@ func serve(ctx context.Context, log *slog.Logger, addr string, sf storeFlags, lf
 		return err
 	}
 	defer releaseLimits()
+	leaks, err := lf.leakOptions()
+	if err != nil {
+		return err
+	}
 	if !sf.shared() {
 		if err := os.MkdirAll(*sf.dataDir, 0o700); err != nil {
 			return fmt.Errorf("data directory: %w", err)
@@ -126,6 +134,7 @@ func serve(ctx context.Context, log *slog.Logger, addr string, sf storeFlags, lf
 			published: reg.Counter("promo_publications_total", "Vouchers published to customers."),
 		},
 		TakeOverOnStart: !sf.shared(), // one process owns an embedded store
+		Leaks:           leaks,
 	})
 	key, token, err := eng.EnsureAPIKey(ctx)
 	if err != nil {

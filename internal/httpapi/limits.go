@@ -129,30 +129,41 @@ func tooMany(details string) error {
 // roundUp rounds d up to a whole second, as Retry-After does.
 func roundUp(d time.Duration) time.Duration { return (d + time.Second - 1).Truncate(time.Second) }
 
-// attemptGuard applies the failure windows of Limits to the validations
-// and redemptions of one request.
+// attemptGuard applies the blocklist and the failure windows of Limits to
+// the validations and redemptions of one request.
 type attemptGuard struct {
 	lim  *Limits
+	eng  *engine.Engine
 	w    http.ResponseWriter
 	r    *http.Request
 	keys []string // the window keys: the client IP's, then the customer's
 }
 
-// guard starts the guard of a request, and refuses it when its client IP's
-// window is full. Call customer once the body names the customer.
+// guard starts the guard of a request, and refuses it when its client IP
+// is blocked or its window is full. Call customer once the body names the
+// customer.
 func (h *handlers) guard(w http.ResponseWriter, r *http.Request) (*attemptGuard, error) {
-	g := &attemptGuard{lim: h.limits, w: w, r: r}
+	g := &attemptGuard{lim: h.limits, eng: h.eng, w: w, r: r}
 	if g.lim == nil || g.lim.Failures == nil {
-		return g, nil
+		return g, h.eng.CheckBlocked(r.Context(), clientIP(r), nil)
 	}
 	g.keys = append(g.keys, "ip|"+clientIP(r))
-	return g, g.check(g.keys[0], "this IP address")
+	if err := g.check(g.keys[0], "this IP address"); err != nil {
+		return g, err
+	}
+	return g, h.eng.CheckBlocked(r.Context(), clientIP(r), nil)
 }
 
-// customer adds the customer's window, and refuses the request when it is
-// full.
+// customer refuses the request when its customer is blocked, or when the
+// customer's window is full.
 func (g *attemptGuard) customer(c *engine.CustomerInput) error {
-	if g.keys == nil || c == nil {
+	if c == nil {
+		return nil
+	}
+	if err := g.eng.CheckBlocked(g.r.Context(), "", c); err != nil {
+		return err
+	}
+	if g.keys == nil {
 		return nil
 	}
 	var key string

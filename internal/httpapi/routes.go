@@ -87,6 +87,11 @@ func Register(a *API, eng *engine.Engine) {
 		{"GET", "/v1/async-actions", h.listActions, []RouteOption{Scope(promo.ScopeAsyncActions)}},
 		{"GET", "/v1/async-actions/{id}", h.getAction, []RouteOption{Scope(promo.ScopeAsyncActions)}},
 
+		{"GET", "/v1/blocklist", h.listBlocks, []RouteOption{Scope(promo.ScopeBlocklist)}},
+		{"POST", "/v1/blocklist", h.addBlock, []RouteOption{Scope(promo.ScopeBlocklist)}},
+		{"DELETE", "/v1/blocklist/{id}", h.removeBlock, []RouteOption{Scope(promo.ScopeBlocklist)}},
+		{"GET", "/v1/flags", h.listFlags, []RouteOption{Scope(promo.ScopeBlocklist)}},
+
 		// API keys: secret keys only.
 		{"POST", "/v1/api-keys", h.createKey, nil},
 		{"GET", "/v1/api-keys", h.listKeys, nil},
