@@ -50,21 +50,25 @@ type blocklist struct {
 	emails   bool                // some entry blocks an email
 }
 
-// current returns the blocklist, read again from the store when it is
-// older than blockTTL.
+// currentBlocklist returns the blocklist, read again from the store when
+// it is older than blockTTL. The store is read without the lock held, so
+// that validations go on meanwhile with the previous list.
 func (e *Engine) currentBlocklist(ctx context.Context) (*blocklist, error) {
 	b := &e.blocks
-	b.mu.Lock()
-	defer b.mu.Unlock()
 	now := time.Now() // a cache age, not domain time
-	if !b.read.IsZero() && now.Sub(b.read) < blockTTL {
+	b.mu.Lock()
+	fresh := !b.read.IsZero() && now.Sub(b.read) < blockTTL
+	b.mu.Unlock()
+	if fresh {
 		return b, nil
 	}
 	entries, err := e.store.Blocklist(ctx)
 	if err != nil {
 		return nil, err
 	}
-	b.values, b.prefixes, b.ipEntry, b.emails = make(map[string]*promo.BlockEntry), nil, nil, false
+	values, emails := make(map[string]*promo.BlockEntry), false
+	var prefixes []netip.Prefix
+	var ipEntry []*promo.BlockEntry
 	for _, en := range entries {
 		if en.Kind == promo.BlockIP {
 			p, err := netip.ParsePrefix(en.Value)
@@ -75,13 +79,15 @@ func (e *Engine) currentBlocklist(ctx context.Context) (*blocklist, error) {
 				}
 				p = netip.PrefixFrom(a, a.BitLen())
 			}
-			b.prefixes, b.ipEntry = append(b.prefixes, p), append(b.ipEntry, en)
+			prefixes, ipEntry = append(prefixes, p), append(ipEntry, en)
 			continue
 		}
-		b.values[en.Kind+"|"+en.Value] = en
-		b.emails = b.emails || en.Kind == promo.BlockCustomerEmail
+		values[en.Kind+"|"+en.Value] = en
+		emails = emails || en.Kind == promo.BlockCustomerEmail
 	}
-	b.read = now
+	b.mu.Lock()
+	b.values, b.prefixes, b.ipEntry, b.emails, b.read = values, prefixes, ipEntry, emails, now
+	b.mu.Unlock()
 	return b, nil
 }
 
@@ -157,7 +163,7 @@ func (e *Engine) AddBlock(ctx context.Context, in promo.BlockEntry) (*promo.Bloc
 		return nil, err
 	}
 	e.blocks.mu.Lock()
-	e.blocks.read = time.Time{} // this node sees it at once
+	e.blocks.read = time.Time{} // this node reads the list again at the next check
 	e.blocks.mu.Unlock()
 	return &b, nil
 }
