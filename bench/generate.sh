@@ -46,7 +46,10 @@ readonly MAX_WALL_S=8
 readonly MAX_RATIO=1.25
 readonly POLL_S=0.1
 readonly GENERATION_TIMEOUT_S=300
-readonly START_TIMEOUT_S=30
+
+BENCH=generate.sh
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 runs=${RUNS:-3}
 if ! [[ $runs =~ ^[1-9][0-9]*$ ]]; then
@@ -54,137 +57,12 @@ if ! [[ $runs =~ ^[1-9][0-9]*$ ]]; then
 	exit 2
 fi
 
-die() {
-	echo "generate.sh: $*" >&2
-	exit 1
-}
-
-command -v curl >/dev/null || die "curl is not installed"
-
-# limit runs a command with a time limit where timeout(1) exists: a hung
-# step fails with a message rather than hanging the benchmark.
-limit() {
-	local seconds=$1
-	shift
-	if command -v timeout >/dev/null; then
-		timeout "$seconds" "$@"
-	else
-		"$@"
-	fi
-}
-
-tmp=$(mktemp -d)
-server_pid=
-# stop_server sends SIGTERM to the server and waits for it; it returns the
-# server's exit status.
-stop_server() {
-	local pid=$server_pid status=0 i
-	[[ -n $pid ]] || return 0
-	server_pid=
-	kill -TERM "$pid" 2>/dev/null || true
-	# It has 15 s to drain; past 30 s it is stuck, so kill it.
-	for ((i = 0; i < 300; i++)); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$pid" 2>/dev/null; then
-		echo "the server did not stop within 30 s of SIGTERM; killing it" >&2
-		kill -KILL "$pid" 2>/dev/null || true
-	fi
-	wait "$pid" || status=$?
-	return "$status"
-}
-cleanup() {
-	stop_server || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-results=$tmp/results # lines: name run wall_s [peak_kb processing_s]
-
-# commas 1000000 prints 1,000,000.
-commas() {
-	sed -E ':a; s/([0-9])([0-9]{3})($|,)/\1,\2\3/; ta' <<<"$1"
-}
-
-# calc EXPR evaluates an awk expression and prints the result.
-calc() {
-	awk "BEGIN { print $1 }"
-}
-
-# verdict COND prints PASS if the awk condition holds, FAIL otherwise.
-verdict() {
-	if awk "BEGIN { exit !($1) }"; then echo PASS; else echo FAIL; fi
-}
-
-# json NAME FILE prints the first value of the field NAME in the JSON in
-# FILE: a string without its quotes, or a number, true, false or null.
-json() {
-	{ grep -oE "\"$1\":[[:space:]]*(\"[^\"]*\"|[-0-9.eE+]+|true|false|null)" "$2" || true; } |
-		head -n 1 | sed -E "s/^\"$1\":[[:space:]]*//; s/^\"(.*)\"\$/\1/"
-}
+# results lines: name run wall_s [peak_kb processing_s]
 
 # list_total FILE prints the total of the list envelope in FILE: the last
 # "total", since each voucher in the list has lists of its own.
 list_total() {
 	{ grep -oE '"total":[[:space:]]*[0-9]+' "$1" || true; } | tail -n 1 | sed -E 's/.*:[[:space:]]*//'
-}
-
-# show_log prints the end of the server's log, for a failure.
-show_log() {
-	echo "--- last lines of the server's log:" >&2
-	tail -n 20 "$tmp/server.log" >&2 || true
-}
-
-# api METHOD PATH [BODY] sends one request to the server and leaves the
-# response body in $tmp/resp. A non-2xx answer stops the script, showing the
-# request and the response.
-api() {
-	local method=$1 path=$2 body=${3-} code
-	local args=(-sS --max-time 60 -o "$tmp/resp" -w '%{http_code}' -X "$method"
-		-H "X-App-Id: $app_id" -H "X-App-Token: $token")
-	[[ -z $body ]] || args+=(-H 'Content-Type: application/json' --data-binary "$body")
-	code=$(curl "${args[@]}" "$url$path") || die "$method $path: curl failed"
-	if [[ $code != 2?? ]]; then
-		echo "request:  $method $url$path${body:+ $body}" >&2
-		echo "response: $code $(head -c 2000 "$tmp/resp")" >&2
-		die "$method $path answered $code"
-	fi
-}
-
-# start_server DIR creates an API key in the data directory DIR, starts
-# promo serve on it on a free port and sets app_id, token, url and
-# server_pid.
-start_server() {
-	local data=$1 i
-	limit 60 "$tmp/promo" apikeys create --json --data-dir "$data" >"$tmp/key.json" ||
-		die "promo apikeys create --json failed (or took over 60 s)"
-	app_id=$(json app_id "$tmp/key.json")
-	token=$(json token "$tmp/key.json")
-	[[ -n $app_id && -n $token ]] || die "cannot read app_id and token from: $(cat "$tmp/key.json")"
-	"$tmp/promo" serve --addr 127.0.0.1:0 --data-dir "$data" >"$tmp/server.out" 2>"$tmp/server.log" &
-	server_pid=$!
-	local addr=
-	for ((i = 0; i < START_TIMEOUT_S * 10; i++)); do
-		addr=$(sed -n 's/.*"msg":"listening".*"addr":"\([^"]*\)".*/\1/p' "$tmp/server.log" | head -n 1)
-		[[ -z $addr ]] || break
-		kill -0 "$server_pid" 2>/dev/null || {
-			show_log
-			die "promo serve exited before listening"
-		}
-		sleep 0.1
-	done
-	[[ -n $addr ]] || {
-		show_log
-		die "promo serve did not log \"listening\" within ${START_TIMEOUT_S}s"
-	}
-	url=http://$addr
-	for ((i = 0; i < 100; i++)); do
-		[[ $(curl -s -o /dev/null -w '%{http_code}' "$url/healthz") != 200 ]] || break
-		sleep 0.1
-	done
 }
 
 echo "== generation benchmark: $(commas "$COUNT") codes of $PATTERN through the API, RUNS=$runs =="
@@ -203,7 +81,7 @@ go test -c -o "$tmp/sqlite.test" ./internal/sqlite || die "cannot build the test
 # the figures to $results.
 ours() {
 	local run=$1 data=$tmp/data-$1 start wall action status processing peak_kb
-	start_server "$data"
+	start_server --data-dir "$data"
 
 	start=$EPOCHREALTIME
 	api POST /v1/campaigns "{\"name\":\"bench-generate-$run\",\"campaign_type\":\"DISCOUNT_COUPONS\",\"type\":\"STATIC\",\"vouchers_count\":$COUNT,\"voucher\":{\"type\":\"DISCOUNT_VOUCHER\",\"discount\":{\"type\":\"AMOUNT\",\"amount_off\":1000},\"code_config\":{\"pattern\":\"$PATTERN\"}}}"
