@@ -353,3 +353,20 @@ func (e *Engine) CheckBlocked(ctx context.Context, ip string, c *CustomerInput) 
 	}
 	return blockedError(b)
 }
+
+// RecordWindowFull records, as a REFUSED attempt of kind (validation or
+// redemption), that the failure window of a client IP (customer nil) or of
+// a customer filled: their attempts are refused until it ends. The
+// refusals themselves are not recorded one by one, so that a flood does
+// not write a row for each; this row says who was refused from when.
+func (e *Engine) RecordWindowFull(ctx context.Context, kind, ip string, c *CustomerInput, reason string) {
+	a := &promo.Attempt{ID: promo.NewID(promo.PrefixAttempt), Time: e.Now(), Kind: kind, Result: promo.AttemptRefused,
+		Reason: reason, APIKeyID: promo.APIKeyFromContext(ctx), ClientIP: ip}
+	if c != nil {
+		a.CustomerID = c.ID
+		if c.SourceID != nil {
+			a.SourceID = *c.SourceID
+		}
+	}
+	e.recordAttempts(ctx, []*promo.Attempt{a})
+}

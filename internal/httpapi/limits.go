@@ -136,7 +136,8 @@ type attemptGuard struct {
 	eng  *engine.Engine
 	w    http.ResponseWriter
 	r    *http.Request
-	keys []string // the window keys: the client IP's, then the customer's
+	keys []string              // the window keys: the client IP's, then the customer's
+	cust *engine.CustomerInput // the customer of the customer's window
 }
 
 // guard starts the guard of a request, and refuses it when its client IP
@@ -175,7 +176,7 @@ func (g *attemptGuard) customer(c *engine.CustomerInput) error {
 	default:
 		return nil
 	}
-	g.keys = append(g.keys, key)
+	g.keys, g.cust = append(g.keys, key), c
 	return g.check(key, "this customer")
 }
 
@@ -198,11 +199,12 @@ func (g *attemptGuard) refuse(d ratelimit.Decision, who string) error {
 		" per " + g.lim.Attempts.Period.String() + "; retry in " + roundUp(d.RetryAfter).String())
 }
 
-// failed counts a failed attempt in every window of the request. It
-// returns the 429 to answer instead of the failure when a window was
-// already full: so a window lets at most its limit of failures through,
-// however many requests race, on one node or many.
-func (g *attemptGuard) failed() error {
+// failed counts a failed attempt of kind (validation or redemption) in
+// every window of the request. It returns the 429 to answer instead of the
+// failure when a window was already full: so a window lets at most its
+// limit of failures through, however many requests race, on one node or
+// many. The failure that fills a window is recorded as a REFUSED attempt.
+func (g *attemptGuard) failed(kind string) error {
 	var refused error
 	for i, key := range g.keys {
 		d, err := g.lim.Failures.Fail(g.r.Context(), key, g.lim.Attempts)
@@ -210,9 +212,13 @@ func (g *attemptGuard) failed() error {
 			noteError(g.r, fmt.Errorf("attempt limiter: %w", err), true)
 			continue
 		}
-		who := "this IP address"
+		who, cust := "this IP address", (*engine.CustomerInput)(nil)
 		if i > 0 {
-			who = "this customer"
+			who, cust = "this customer", g.cust
+		}
+		if d.Allowed && d.Remaining == 0 {
+			g.eng.RecordWindowFull(g.r.Context(), kind, clientIP(g.r), cust,
+				"too many failed attempts from "+who+"; refused for "+roundUp(d.ResetAfter).String())
 		}
 		if err := g.refuse(d, who); err != nil && refused == nil {
 			refused = err
@@ -227,7 +233,7 @@ func (g *attemptGuard) validated(val *engine.Validation) error {
 	if g.keys == nil || val.Valid {
 		return nil
 	}
-	return g.failed()
+	return g.failed(promo.AttemptValidation)
 }
 
 // redeemed counts a redemption that failed on its codes (the engine
@@ -237,7 +243,7 @@ func (g *attemptGuard) redeemed(res *engine.RedemptionResult, err error) error {
 	if g.keys == nil || res == nil {
 		return err
 	}
-	if refused := g.failed(); refused != nil {
+	if refused := g.failed(promo.AttemptRedemption); refused != nil {
 		return refused
 	}
 	return err

@@ -145,6 +145,19 @@ func TestFailedAttemptsWindow(t *testing.T) {
 	if n := b.redeemed(t, "SPRING-AB12"); n != 0 {
 		t.Fatalf("a refused redemption redeemed: redeemed_quantity %v", n)
 	}
+	// The window's filling is recorded once, as a REFUSED attempt; the
+	// refusals after it are not recorded one by one.
+	var refusedLog string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		_, refusedLog = b.send(t, "GET", "/v1/attempts?ip=203.0.113.7&result=REFUSED", "", nil)
+		if strings.Contains(refusedLog, `"total":1`) {
+			break
+		}
+	}
+	if !strings.Contains(refusedLog, `"total":1`) || !strings.Contains(refusedLog, `"kind":"validation"`) ||
+		!strings.Contains(refusedLog, `"reason":"too many failed attempts from this IP address; refused for 1m0s"`) {
+		t.Errorf("the REFUSED attempts of 203.0.113.7: %s", refusedLog)
+	}
 	// Another IP is not affected, nor is a request without the trusted
 	// header (the proxy's own address).
 	if resp, body := b.send(t, "POST", "/v1/validations", good, from("198.51.100.1")); resp.StatusCode != 200 {

@@ -91,7 +91,7 @@ type Attempt struct {
 	ID         string `json:"id"`
 	Time       Time   `json:"created_at"`
 	Kind       string `json:"kind"`   // "validation" or "redemption"
-	Result     string `json:"result"` // "VALID", "INVALID" or "FAILURE"
+	Result     string `json:"result"` // "VALID", "INVALID", "FAILURE" or "REFUSED"
 	Code       string `json:"code"`   // as sent
 	Key        string `json:"key"`    // normalized; "" when it does not normalize
 	Reason     string `json:"reason,omitempty"`
@@ -111,6 +111,10 @@ const (
 	AttemptValid   = "VALID"
 	AttemptInvalid = "INVALID"
 	AttemptFailure = "FAILURE"
+	// AttemptRefused records that a client IP's or a customer's failure
+	// window filled: its attempts are refused until the window ends. One
+	// is recorded per window, not per refused request.
+	AttemptRefused = "REFUSED"
 )
 
 // Session is a validation session's lock: it holds Quantity redemptions
