@@ -53,8 +53,9 @@ type state struct {
 	raw       http.ResponseWriter // the server's, for http.MaxBytesReader
 	route     string              // the matched route's pattern; "" for none
 	keyID     string
-	err       error // what the handler returned, or its panic
-	internal  bool  // err is an internal error
+	clientIP  string // as Limits.TrustedProxies say; "" on public routes
+	err       error  // what the handler returned, or its panic
+	internal  bool   // err is an internal error
 	stack     []byte
 	abort     bool
 }
@@ -110,6 +111,9 @@ func (a *API) serveRoute(w http.ResponseWriter, r *http.Request, rt *route, limi
 			ctx = context.WithValue(ctx, clientKeyKey{}, true)
 		}
 		r = a.withClientIP(r.WithContext(ctx))
+		if rw != nil {
+			rw.st.clientIP = clientIP(r)
+		}
 	}
 	err := h(w, r)
 	switch {
@@ -238,7 +242,7 @@ func (a *API) finish(rw *responseWriter, r *http.Request, start time.Time) {
 		}
 	}
 	level := slog.LevelInfo
-	var buf [13]slog.Attr
+	var buf [14]slog.Attr
 	attrs := append(buf[:0],
 		slog.String("method", r.Method),
 		slog.String("route", route),
@@ -248,7 +252,7 @@ func (a *API) finish(rw *responseWriter, r *http.Request, start time.Time) {
 		slog.Int64("bytes", rw.bytes),
 	)
 	if st.keyID != "" {
-		attrs = append(attrs, slog.String("key_id", st.keyID))
+		attrs = append(attrs, slog.String("key_id", st.keyID), slog.String("client_ip", st.clientIP))
 	}
 	if skipped > 0 {
 		attrs = append(attrs, slog.Int64("refusals_not_logged", skipped))

@@ -376,6 +376,7 @@ func TestLogLine(t *testing.T) {
 	for k, want := range map[string]any{
 		"level": "INFO", "msg": "request", "method": "GET", "route": "GET /v1/campaigns/{id}",
 		"status": 200.0, "request_id": rec.Header().Get("X-Request-Id"), "bytes": float64(rec.Body.Len()), "key_id": "key_1",
+		"client_ip": "192.0.2.1",
 	} {
 		if ok[k] != want {
 			t.Errorf("%s = %v, want %v", k, ok[k], want)
