@@ -7,7 +7,8 @@
 # `promo serve` on a free port (setting url, app_id, token, server_pid), on
 # a fresh data directory or on the store its arguments name; stop_server;
 # api, one request with curl; wait_action; measure, one run of bench/load
-# recorded in $results; median; server_rss. Sourcing it makes
+# recorded in $results; median; server_rss; setup_redeem_codes, the codes
+# the redemption benchmarks redeem. Sourcing it makes
 # $tmp and installs the traps that stop the server and remove $tmp.
 
 readonly START_TIMEOUT_S=30
@@ -175,6 +176,36 @@ wait_action() {
 		fi
 		sleep 0.1
 	done
+}
+
+# setup_redeem_codes creates the campaign bench-redeem (STATIC, 10% off,
+# redemption quantity 1) and imports $codes codes into it for $runs runs:
+# RDM-R-0, RDM-R-1, ... for run R, per_run ($codes/$runs, which it sets,
+# rounding codes down to a multiple of it) of them each, in imports of
+# 100,000, the most one import takes.
+setup_redeem_codes() {
+	local batch=100000 start=$EPOCHREALTIME r from to action
+	api POST /v1/campaigns '{"name":"bench-redeem","type":"STATIC","voucher":{"type":"DISCOUNT_VOUCHER","discount":{"type":"PERCENT","percent_off":10},"redemption":{"quantity":1}}}'
+	per_run=$((codes / runs))
+	codes=$((per_run * runs))
+	for ((r = 1; r <= runs; r++)); do
+		for ((from = 0; from < per_run; from += batch)); do
+			to=$((from + batch < per_run ? from + batch : per_run))
+			awk -v a="$from" -v b="$to" -v r="$r" 'BEGIN {
+				printf "["
+				for (i = a; i < b; i++) printf "%s{\"code\":\"RDM-%d-%d\"}", (i > a ? "," : ""), r, i
+				printf "]"
+			}' >"$tmp/import.json"
+			api POST /v1/campaigns/bench-redeem/import "@$tmp/import.json"
+			action=$(json async_action_id "$tmp/resp")
+			[[ -n $action ]] || die "the import returned no async_action_id: $(head -c 2000 "$tmp/resp")"
+			wait_action "$action"
+		done
+	done
+	api GET /v1/campaigns/bench-redeem
+	[[ $(json vouchers_count "$tmp/resp") == "$codes" ]] ||
+		die "bench-redeem has vouchers_count $(json vouchers_count "$tmp/resp"), want $codes"
+	printf 'setup:   %s codes imported in %.2f s\n' "$(commas "$codes")" "$(calc "$EPOCHREALTIME - $start")"
 }
 
 # measure CASE RUN ARGS... runs bench/load with $clients clients for

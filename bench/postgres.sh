@@ -77,7 +77,6 @@ readonly STORE_BENCH='BenchmarkInsertVouchers'
 readonly MAX_GEN_S=5
 readonly MAX_GEN_RATIO=1.5
 readonly WARMUP=1s
-readonly IMPORT_BATCH=100000 # codes per import, the most one import takes
 readonly PGBENCH_SCALE=10
 readonly PGBENCH_CLIENTS=16
 readonly PGBENCH_THREADS=2
@@ -297,32 +296,7 @@ printf 'setup:   pgbench -i -s %s in %.2f s\n' "$PGBENCH_SCALE" "$(calc "$EPOCHR
 
 new_schema
 start_server --database "$db_url"
-api POST /v1/campaigns '{"name":"bench-redeem","type":"STATIC","voucher":{"type":"DISCOUNT_VOUCHER","discount":{"type":"PERCENT","percent_off":10},"redemption":{"quantity":1}}}'
-per_run=$((codes / runs))
-codes=$((per_run * runs))
-start=$EPOCHREALTIME
-# import_codes FROM TO RUN imports codes RDM-RUN-FROM to RDM-RUN-(TO-1).
-import_codes() {
-	awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN {
-		printf "["
-		for (i = a; i < b; i++) printf "%s{\"code\":\"RDM-%d-%d\"}", (i > a ? "," : ""), r, i
-		printf "]"
-	}' >"$tmp/import.json"
-	api POST /v1/campaigns/bench-redeem/import "@$tmp/import.json"
-	local action
-	action=$(json async_action_id "$tmp/resp")
-	[[ -n $action ]] || die "the import returned no async_action_id: $(head -c 2000 "$tmp/resp")"
-	wait_action "$action"
-}
-for ((r = 1; r <= runs; r++)); do
-	for ((from = 0; from < per_run; from += IMPORT_BATCH)); do
-		import_codes "$from" $((from + IMPORT_BATCH < per_run ? from + IMPORT_BATCH : per_run)) "$r"
-	done
-done
-api GET /v1/campaigns/bench-redeem
-[[ $(json vouchers_count "$tmp/resp") == "$codes" ]] ||
-	die "bench-redeem has vouchers_count $(json vouchers_count "$tmp/resp"), want $codes"
-printf 'setup:   %s codes imported in %.2f s\n' "$(commas "$codes")" "$(calc "$EPOCHREALTIME - $start")"
+setup_redeem_codes
 echo "setup:   each redeem run stops after $(commas "$per_run") requests, its share of the codes"
 
 # pgbench_run RUN runs pgbench -N once, prints a row like measure's and

@@ -55,7 +55,6 @@ BENCH=redeem.sh
 source bench/lib.sh
 
 readonly WARMUP=1s
-readonly IMPORT_BATCH=100000 # codes per import, the most one import takes
 readonly MIN_VALIDATE_RPS=20000
 readonly MAX_VALIDATE_P99_MS=10
 readonly MIN_REDEEM_RPS=5000
@@ -81,32 +80,7 @@ api POST /v1/validations '{"redeemables":[{"object":"voucher","id":"VALIDATE-1"}
 api POST /v1/validations '{"redeemables":[{"object":"voucher","id":"VALIDATE-1"}],"order":{"amount":1000}}'
 [[ $(json valid "$tmp/resp") == false ]] || die "the order.amount rule of VALIDATE-1 does not hold: $(head -c 2000 "$tmp/resp")"
 
-api POST /v1/campaigns '{"name":"bench-redeem","type":"STATIC","voucher":{"type":"DISCOUNT_VOUCHER","discount":{"type":"PERCENT","percent_off":10},"redemption":{"quantity":1}}}'
-per_run=$((codes / runs))
-codes=$((per_run * runs))
-start=$EPOCHREALTIME
-# import_codes FROM TO RUN imports codes RDM-RUN-FROM to RDM-RUN-(TO-1).
-import_codes() {
-	awk -v a="$1" -v b="$2" -v r="$3" 'BEGIN {
-		printf "["
-		for (i = a; i < b; i++) printf "%s{\"code\":\"RDM-%d-%d\"}", (i > a ? "," : ""), r, i
-		printf "]"
-	}' >"$tmp/import.json"
-	api POST /v1/campaigns/bench-redeem/import "@$tmp/import.json"
-	local action
-	action=$(json async_action_id "$tmp/resp")
-	[[ -n $action ]] || die "the import returned no async_action_id: $(head -c 2000 "$tmp/resp")"
-	wait_action "$action"
-}
-for ((r = 1; r <= runs; r++)); do
-	for ((from = 0; from < per_run; from += IMPORT_BATCH)); do
-		import_codes "$from" $((from + IMPORT_BATCH < per_run ? from + IMPORT_BATCH : per_run)) "$r"
-	done
-done
-api GET /v1/campaigns/bench-redeem
-[[ $(json vouchers_count "$tmp/resp") == "$codes" ]] ||
-	die "bench-redeem has vouchers_count $(json vouchers_count "$tmp/resp"), want $codes"
-printf 'setup:   %s codes imported in %.2f s\n' "$(commas "$codes")" "$(calc "$EPOCHREALTIME - $start")"
+setup_redeem_codes
 
 echo "setup:   each redeem run stops after $(commas "$per_run") requests, its share of the codes"
 
