@@ -79,60 +79,7 @@ func clientError(res *engine.RedemptionResult, err error) error {
 // clientValidate is the legacy GET /client/v1/validate?code=&amount=, with
 // customer[source_id] or customer[id] and tracking_id.
 func (h *handlers) clientValidate(w http.ResponseWriter, r *http.Request) error {
-	g, err := h.guard(w, r)
-	if err != nil {
-		return err
-	}
-	in, err := clientRequest(r)
-	if err != nil {
-		return err
-	}
-	if err := g.customer(in.Customer); err != nil {
-		return err
-	}
-	val, err := h.eng.Validate(r.Context(), in)
-	if err != nil {
-		return err
-	}
-	if err := g.validated(val); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, viewClientLegacyValidation(val, requestIDOf(r)))
-	return nil
-}
-
-// clientRedeem is the legacy POST /client/v1/redeem?code=, with the body of
-// POST /v1/vouchers/{code}/redemption.
-func (h *handlers) clientRedeem(w http.ResponseWriter, r *http.Request) error {
-	g, err := h.guard(w, r)
-	if err != nil {
-		return err
-	}
-	code := r.URL.Query().Get("code")
-	if code == "" {
-		return promo.Errorf(promo.EInvalidParam, "the code query parameter is required")
-	}
-	var body legacyRequest
-	if err := decodeOptionalJSON(r, &body); err != nil {
-		return err
-	}
-	in := engine.RedeemRequest{
-		Redeemables: []engine.RedeemableInput{{Object: "voucher", ID: code}},
-		Customer:    body.Customer, Order: body.Order, Metadata: body.Metadata,
-		TrackingID: r.URL.Query().Get("tracking_id"), ClientIP: clientIP(r),
-	}
-	if err := g.customer(in.Customer); err != nil {
-		return err
-	}
-	res, _, err := h.eng.Redeem(r.Context(), in)
-	if err != nil {
-		if limited := g.redeemed(res, err); promo.ErrorCode(limited) == promo.ETooManyRequests {
-			return limited
-		}
-		return clientError(res, err)
-	}
-	writeJSON(w, http.StatusOK, viewRedemption(res.Redemptions[0], res.Customer))
-	return nil
+	return h.validateLegacy(w, r, clientRequest)
 }
 
 // clientRequest reads a legacy client validation from the query string.

@@ -238,13 +238,16 @@ func (g *attemptGuard) validated(val *engine.Validation) error {
 
 // redeemed counts a redemption that failed on its codes (the engine
 // stored the failure: res is set) as a failed attempt, and returns the
-// error to answer: err, or 429 when a window was full.
+// error to answer: 429 when a window was full, else err, or for a client
+// key its one refusal of a code.
 func (g *attemptGuard) redeemed(res *engine.RedemptionResult, err error) error {
-	if g.keys == nil || res == nil {
-		return err
+	if g.keys != nil && res != nil {
+		if refused := g.failed(promo.AttemptRedemption); refused != nil {
+			return refused
+		}
 	}
-	if refused := g.failed(promo.AttemptRedemption); refused != nil {
-		return refused
+	if byClient(g.r) {
+		return clientError(res, err)
 	}
 	return err
 }

@@ -106,7 +106,15 @@ type legacyRequest struct {
 	Metadata promo.Metadata        `json:"metadata"`
 }
 
+// legacyRequest reads a per-code request: the code from the path, or from
+// the code query parameter (POST /client/v1/redeem?code=).
 func (h *handlers) legacyRequest(r *http.Request, render func(any) ([]byte, error)) (engine.RedeemRequest, error) {
+	code := r.PathValue("code")
+	if code == "" {
+		if code = r.URL.Query().Get("code"); code == "" {
+			return engine.RedeemRequest{}, promo.Errorf(promo.EInvalidParam, "the code query parameter is required")
+		}
+	}
 	idem, err := readIdempotent(r, render)
 	if err != nil {
 		return engine.RedeemRequest{}, err
@@ -116,18 +124,24 @@ func (h *handlers) legacyRequest(r *http.Request, render func(any) ([]byte, erro
 		return engine.RedeemRequest{}, err
 	}
 	return engine.RedeemRequest{
-		Redeemables: []engine.RedeemableInput{{Object: "voucher", ID: r.PathValue("code")}},
+		Redeemables: []engine.RedeemableInput{{Object: "voucher", ID: code}},
 		Customer:    body.Customer, Order: body.Order, Session: body.Session, Metadata: body.Metadata,
 		TrackingID: r.URL.Query().Get("tracking_id"), ClientIP: clientIP(r), Idempotency: idem,
 	}, nil
 }
 
 func (h *handlers) validateCode(w http.ResponseWriter, r *http.Request) error {
+	return h.validateLegacy(w, r, func(r *http.Request) (engine.RedeemRequest, error) { return h.legacyRequest(r, nil) })
+}
+
+// validateLegacy serves a per-code validation whose request read reads:
+// POST /v1/vouchers/{code}/validate and GET /client/v1/validate.
+func (h *handlers) validateLegacy(w http.ResponseWriter, r *http.Request, read func(*http.Request) (engine.RedeemRequest, error)) error {
 	g, err := h.guard(w, r)
 	if err != nil {
 		return err
 	}
-	in, err := h.legacyRequest(r, nil)
+	in, err := read(r)
 	if err != nil {
 		return err
 	}
@@ -140,6 +154,10 @@ func (h *handlers) validateCode(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err := g.validated(val); err != nil {
 		return err
+	}
+	if byClient(r) {
+		writeJSON(w, http.StatusOK, viewClientLegacyValidation(val, requestIDOf(r)))
+		return nil
 	}
 	writeJSON(w, http.StatusOK, viewLegacyValidation(val, requestIDOf(r)))
 	return nil
@@ -162,12 +180,6 @@ func (h *handlers) redeem(w http.ResponseWriter, r *http.Request) error {
 	res, replay, err := h.eng.Redeem(r.Context(), in)
 	switch {
 	case err != nil:
-		if byClient(r) {
-			if limited := g.redeemed(res, err); promo.ErrorCode(limited) == promo.ETooManyRequests {
-				return limited
-			}
-			return clientError(res, err)
-		}
 		return g.redeemed(res, err)
 	case replay != nil:
 		writeRaw(w, replay)

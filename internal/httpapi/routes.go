@@ -101,7 +101,7 @@ func Register(a *API, eng *engine.Engine) {
 		{"POST", "/client/v1/validations", h.validate, []RouteOption{Client()}},
 		{"POST", "/client/v1/redemptions", h.redeem, []RouteOption{Client()}},
 		{"GET", "/client/v1/validate", h.clientValidate, []RouteOption{Client()}},
-		{"POST", "/client/v1/redeem", h.clientRedeem, []RouteOption{Client()}},
+		{"POST", "/client/v1/redeem", h.redeemCode, []RouteOption{Client()}},
 		{"POST", "/client/v1/publish", h.clientPublish, []RouteOption{Client()}},
 		{"OPTIONS", "/client/v1/", preflight, []RouteOption{Public()}},
 	}
