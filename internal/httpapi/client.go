@@ -26,10 +26,10 @@ func refused() *promo.Error {
 // maskRedeemable hides why a code was refused from a client key.
 func maskRedeemable(rv redeemableView, requestID string) redeemableView {
 	return redeemableView{Status: promo.RedeemableInapplicable, ID: rv.ID, Object: rv.Object,
-		Result: redeemableResultView{Error: ptrTo(errorView(refused(), requestID))}}
+		Result: redeemableResultView{Error: ptr(errorView(refused(), requestID))}}
 }
 
-func ptrTo[T any](v T) *T { return &v }
+func ptr[T any](v T) *T { return &v }
 
 // clientRefusal is a client key's answer to a validation that found no code
 // it may use: only what the client sent, and the refusal.
