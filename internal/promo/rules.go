@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Prefixes of the identifiers of validation rules and their assignments.
@@ -105,6 +106,29 @@ type RuleSet struct {
 	// parentheses; NOT binds tighter than AND, and AND than OR. Empty means
 	// all the rules.
 	Logic string
+
+	// compiled holds the program of a set read from JSON, compiled on
+	// first use: rules evaluated on every validation are read once. A set
+	// built or changed in code has none and is compiled at each use.
+	compiled *compiledSet
+}
+
+// compiledSet is a RuleSet's program, compiled once.
+type compiledSet struct {
+	once sync.Once
+	p    *program
+	err  error
+}
+
+// program compiles s, or returns the program compiled before for a set
+// read from JSON; errors are EInvalidPayload.
+func (s *RuleSet) program() (*program, error) {
+	c := s.compiled
+	if c == nil {
+		return compileRules(s)
+	}
+	c.once.Do(func() { c.p, c.err = compileRules(s) })
+	return c.p, c.err
 }
 
 // Rule is one rule: a name that says what it tests, the metadata key it
@@ -313,6 +337,7 @@ func (s *RuleSet) UnmarshalJSON(b []byte) error {
 		}
 		out.Rules[k] = r
 	}
+	out.compiled = &compiledSet{}
 	*s = out
 	return nil
 }

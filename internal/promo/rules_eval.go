@@ -160,7 +160,7 @@ func ruleCodeMessage(code string) string {
 // sorted: only those of rules its logic uses, so the engine counts nothing
 // more. It returns nil when r needs none or is not valid.
 func (r *ValidationRule) CountNames() []string {
-	p, err := compileRules(&r.Rules)
+	p, err := r.Rules.program()
 	if err != nil || p.logic == nil {
 		return nil
 	}
@@ -184,7 +184,7 @@ func (r *ValidationRule) CountNames() []string {
 //
 // Applicable_to plays no part here: see ApplicableTo.Eligible.
 func (r *ValidationRule) Evaluate(c RuleContext) (*RuleViolation, error) {
-	p, err := compileRules(&r.Rules)
+	p, err := r.Rules.program()
 	if err != nil {
 		return nil, err
 	}

@@ -598,3 +598,48 @@ func BenchmarkEvaluate(b *testing.B) {
 		}
 	}
 }
+
+// TestRuleSetCompiledOnce: a rule set read from JSON is compiled on its
+// first evaluation and not again, whoever evaluates it at once; the
+// program it keeps decides as a fresh compilation does.
+func TestRuleSetCompiledOnce(t *testing.T) {
+	var r ValidationRule
+	body := `{"id":"val_1","name":"over 20","rules":{"1":{"name":"order.amount","conditions":{"$more_than":[2000]}},"logic":"1"}}`
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Rules.compiled == nil {
+		t.Fatal("a rule set read from JSON keeps no program")
+	}
+	over := RuleContext{Order: &Order{Amount: 5000}}
+	under := RuleContext{Order: &Order{Amount: 1000}}
+	done := make(chan struct{})
+	for range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			for range 50 {
+				if v, err := r.Evaluate(over); v != nil || err != nil {
+					t.Errorf("5000 > 2000 fails: %+v, %v", v, err)
+				}
+				if v, err := r.Evaluate(under); v == nil || err != nil {
+					t.Errorf("1000 > 2000 passes: %v", err)
+				}
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	p, _ := r.Rules.program()
+	if q, _ := r.Rules.program(); p == nil || p != q {
+		t.Fatalf("the program is compiled again: %p, then %p", p, q)
+	}
+	// A set built in code has no program kept, and decides alike.
+	built := ValidationRule{ID: "val_2", Rules: RuleSet{Rules: r.Rules.Rules, Logic: r.Rules.Logic}}
+	if p, _ := built.Rules.program(); p == nil || p == r.Rules.compiled.p {
+		t.Fatalf("a built set shares the program of another: %p", p)
+	}
+	if v, err := built.Evaluate(under); v == nil || err != nil {
+		t.Errorf("built: 1000 > 2000 passes: %v", err)
+	}
+}
