@@ -292,3 +292,13 @@ func TestServeResumesGenerationAfterKill(t *testing.T) {
 		t.Fatalf("%d voucher rows (%v), want %d", n, err, total)
 	}
 }
+
+func TestGCPercent(t *testing.T) {
+	env := func(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+	if p, ok := gcPercent(env(nil)); !ok || p != serveGCPercent {
+		t.Errorf("without GOGC: %d, %v; want %d, true", p, ok, serveGCPercent)
+	}
+	if p, ok := gcPercent(env(map[string]string{"GOGC": "100"})); ok {
+		t.Errorf("with GOGC=100, serve sets %d", p)
+	}
+}
