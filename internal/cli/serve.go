@@ -82,7 +82,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if p, ok := gcPercent(os.Getenv); ok {
 		debug.SetGCPercent(p)
 	}
-	if err := serve(ctx, log, *addr, sf, lf, !*noMigrate, stdout); err != nil {
+	if err := serve(ctx, log, lw, *addr, sf, lf, !*noMigrate, stdout); err != nil {
 		log.Error("promo serve stopped", "err", err)
 		return ExitFailure
 	}
@@ -126,7 +126,10 @@ func (o observer) Published(n int64)      { o.published.With().Add(float64(n)) }
 // server owns it, and takes over its unfinished async actions at once. On
 // PostgreSQL any number of servers share the database, and an action whose
 // server died is taken over when its lease ends.
-func serve(ctx context.Context, log *slog.Logger, addr string, sf storeFlags, lf limitFlags, migrate bool, stdout io.Writer) error {
+//
+// log writes JSON lines to logw; the request log writes its lines there
+// directly (httpapi.Config.RequestLog).
+func serve(ctx context.Context, log *slog.Logger, logw io.Writer, addr string, sf storeFlags, lf limitFlags, migrate bool, stdout io.Writer) error {
 	limits, releaseLimits, err := lf.limits(ctx)
 	if err != nil {
 		return err
@@ -170,11 +173,12 @@ func serve(ctx context.Context, log *slog.Logger, addr string, sf storeFlags, lf
 		fmt.Fprintf(stdout, "Created the first API key. The token is shown once; keep it secret.\n  X-App-Id:    %s\n  X-App-Token: %s\n", key.ID, token)
 	}
 	api := httpapi.New(httpapi.Config{
-		Logger:  log,
-		Metrics: reg,
-		Auth:    eng,
-		Ready:   store.Ping,
-		Limits:  limits,
+		Logger:     log,
+		RequestLog: logw,
+		Metrics:    reg,
+		Auth:       eng,
+		Ready:      store.Ping,
+		Limits:     limits,
 	})
 	httpapi.Register(api, eng)
 	ln, err := net.Listen("tcp", addr)

@@ -274,6 +274,10 @@ func (a *API) finish(rw *responseWriter, r *http.Request, start time.Time) {
 		attrs = append(attrs, slog.String("stack", string(st.stack)))
 		level = slog.LevelError
 	}
+	if a.RequestLog != nil {
+		writeRequestLine(a.RequestLog, time.Now(), level, attrs)
+		return
+	}
 	a.Logger.LogAttrs(r.Context(), level, "request", attrs...)
 }
 

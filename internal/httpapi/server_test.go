@@ -69,9 +69,22 @@ var authHeaders = map[string]string{"X-App-Id": "app", "X-App-Token": "secret"}
 // authenticator that knows one key.
 func setup(t *testing.T) *bundle {
 	t.Helper()
+	return setupLog(t, false)
+}
+
+// setupLog is setup with the request lines written through the Logger, or
+// with direct directly to the log (Config.RequestLog), as serve does, and
+// the Logger's lines thrown away.
+func setupLog(t *testing.T, direct bool) *bundle {
+	t.Helper()
 	b := &bundle{logs: &syncBuffer{}}
+	logger, requestLog := slog.New(slog.NewJSONHandler(b.logs, nil)), io.Writer(nil)
+	if direct {
+		logger, requestLog = slog.New(slog.DiscardHandler), b.logs
+	}
 	a := New(Config{
-		Logger: slog.New(slog.NewJSONHandler(b.logs, nil)),
+		Logger:     logger,
+		RequestLog: requestLog,
 		Auth: AuthenticatorFunc(func(ctx context.Context, appID, token string) (*promo.APIKey, error) {
 			switch {
 			case appID == "app" && token == "secret":
@@ -363,7 +376,11 @@ func TestNoAuthenticator(t *testing.T) {
 
 func TestLogLine(t *testing.T) {
 	t.Parallel()
-	b := setup(t)
+	t.Run("slog", func(t *testing.T) { testLogLine(t, setupLog(t, false)) })
+	t.Run("direct", func(t *testing.T) { testLogLine(t, setupLog(t, true)) })
+}
+
+func testLogLine(t *testing.T, b *bundle) {
 	rec := scenario{method: "GET", url: "/v1/campaigns/Black%20Friday", headers: authHeaders, status: 200}.run(t, b.api)
 	scenario{method: "GET", url: "/v1/fail", headers: authHeaders, status: 500}.run(t, b.api)
 	scenario{method: "GET", url: "/v1/missing/X", headers: authHeaders, status: 404}.run(t, b.api)
