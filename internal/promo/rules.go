@@ -109,7 +109,9 @@ type RuleSet struct {
 
 	// compiled holds the program of a set read from JSON, compiled on
 	// first use: rules evaluated on every validation are read once. A set
-	// built or changed in code has none and is compiled at each use.
+	// built in code has none and is compiled at each use. The program is
+	// not compiled again when Rules or Logic change: replace a set read
+	// from JSON rather than change it.
 	compiled *compiledSet
 }
 
