@@ -23,23 +23,20 @@ func (r reader) Blocklist(ctx context.Context) ([]*promo.BlockEntry, error) {
 
 // CreateBlockEntry stores b.
 func (t *tx) CreateBlockEntry(ctx context.Context, b *promo.BlockEntry) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO blocklist (id, kind, value, reason, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		b.ID, b.Kind, b.Value, b.Reason, b.CreatedAt.Millis())
-	if name, ok := uniqueViolation(err); ok && name == "blocklist_kind_value_key" {
-		e := promo.Duplicate("block_entry", b.Kind+" "+b.Value)
-		e.Err = err
-		return e
-	}
-	return wrap(err, "create block entry")
+	return t.c.exec(ctx, `INSERT INTO blocklist (id, kind, value, reason, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		[]any{b.ID, b.Kind, b.Value, b.Reason, b.CreatedAt.Millis()}, false, func(err error) error {
+			if name, ok := uniqueViolation(err); ok && name == "blocklist_kind_value_key" {
+				e := promo.Duplicate("block_entry", b.Kind+" "+b.Value)
+				e.Err = err
+				return e
+			}
+			return wrap(err, "create block entry")
+		})
 }
 
 // DeleteBlockEntry deletes the entry with ID id.
 func (t *tx) DeleteBlockEntry(ctx context.Context, id string) error {
-	tag, err := t.q.Exec(ctx, `DELETE FROM blocklist WHERE id = $1`, id)
-	if err != nil {
-		return wrap(err, "delete block entry")
-	}
-	return affected(tag.RowsAffected(), "block_entry", id)
+	return t.c.exec(ctx, `DELETE FROM blocklist WHERE id = $1`, []any{id}, true, affectedErr("delete block entry", "block_entry", id))
 }
 
 // Flags lists flags, newest first unless f says otherwise.
@@ -77,7 +74,6 @@ func (t *tx) CreateFlag(ctx context.Context, fl *promo.Flag) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.Exec(ctx, `INSERT INTO flags (id, kind, voucher_id, created_at, data) VALUES ($1, $2, $3, $4, $5)`,
-		fl.ID, fl.Kind, nullString(fl.VoucherID), fl.CreatedAt.Millis(), data)
-	return wrap(err, "create flag")
+	return t.c.exec(ctx, `INSERT INTO flags (id, kind, voucher_id, created_at, data) VALUES ($1, $2, $3, $4, $5)`,
+		[]any{fl.ID, fl.Kind, nullString(fl.VoucherID), fl.CreatedAt.Millis(), data}, false, wrapErr("create flag"))
 }

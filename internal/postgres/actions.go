@@ -89,16 +89,17 @@ func (t *tx) CreateAsyncAction(ctx context.Context, a *promo.AsyncAction) error 
 	if err != nil {
 		return err
 	}
-	_, err = t.q.Exec(ctx, `INSERT INTO async_actions (id, type, status, result, progress, campaign_id, request_id, api_key_id,
+	return t.c.exec(ctx, `INSERT INTO async_actions (id, type, status, result, progress, campaign_id, request_id, api_key_id,
 		params, state, created_at, updated_at, started_at, lease_until, processing_time)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
-		a.ID, a.Type, a.Status, result, a.Progress, nullString(a.CampaignID), nullString(a.RequestID), nullString(a.APIKeyID),
-		rawJSON(a.Params), rawJSON(a.State), a.CreatedAt.Millis(), nullTime(a.UpdatedAt), nullTime(a.StartedAt),
-		nullTime(a.LeaseUntil), a.ProcessingTime)
-	if _, ok := uniqueViolation(err); ok {
-		return duplicate(err, "async_action", a.ID)
-	}
-	return wrap(err, "create async action")
+		[]any{a.ID, a.Type, a.Status, result, a.Progress, nullString(a.CampaignID), nullString(a.RequestID), nullString(a.APIKeyID),
+			rawJSON(a.Params), rawJSON(a.State), a.CreatedAt.Millis(), nullTime(a.UpdatedAt), nullTime(a.StartedAt),
+			nullTime(a.LeaseUntil), a.ProcessingTime}, false, func(err error) error {
+			if _, ok := uniqueViolation(err); ok {
+				return duplicate(err, "async_action", a.ID)
+			}
+			return wrap(err, "create async action")
+		})
 }
 
 // UpdateAsyncAction stores a's status, result, progress, state, lease and
@@ -108,14 +109,10 @@ func (t *tx) UpdateAsyncAction(ctx context.Context, a *promo.AsyncAction) error 
 	if err != nil {
 		return err
 	}
-	tag, err := t.q.Exec(ctx, `UPDATE async_actions SET status = $1, result = $2, progress = $3, state = $4,
+	return t.c.exec(ctx, `UPDATE async_actions SET status = $1, result = $2, progress = $3, state = $4,
 		updated_at = $5, started_at = $6, lease_until = $7, processing_time = $8 WHERE id = $9`,
-		a.Status, result, a.Progress, rawJSON(a.State), nullTime(a.UpdatedAt), nullTime(a.StartedAt), nullTime(a.LeaseUntil),
-		a.ProcessingTime, a.ID)
-	if err != nil {
-		return wrap(err, "update async action")
-	}
-	return affected(tag.RowsAffected(), "async_action", a.ID)
+		[]any{a.Status, result, a.Progress, rawJSON(a.State), nullTime(a.UpdatedAt), nullTime(a.StartedAt), nullTime(a.LeaseUntil),
+			a.ProcessingTime, a.ID}, true, affectedErr("update async action", "async_action", a.ID))
 }
 
 // claimSQL takes the oldest claimable action. Its first condition is the
@@ -135,7 +132,7 @@ const claimSQL = `UPDATE async_actions
 // sets StartedAt the first time an action is taken. An IN_PROGRESS action
 // without a lease is someone's and is never taken.
 func (t *tx) ClaimAsyncAction(ctx context.Context, now, leaseUntil promo.Time) (*promo.AsyncAction, error) {
-	a, err := scanAction(t.q.QueryRow(ctx, claimSQL, leaseUntil.Millis(), now.Millis()))
+	a, err := scanAction(t.c.queryRowNow(ctx, claimSQL, leaseUntil.Millis(), now.Millis()))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, promo.Errorf(promo.ENotFound, "no async action is waiting")
 	}
@@ -200,7 +197,7 @@ func (t *tx) AppendAudit(ctx context.Context, e *promo.AuditEntry) error {
 		}
 		details = b
 	}
-	err := t.q.QueryRow(ctx, `INSERT INTO audit_log (time, api_key_id, action, resource_type, resource_id, campaign_id, voucher_id, details)
+	err := t.c.queryRowNow(ctx, `INSERT INTO audit_log (time, api_key_id, action, resource_type, resource_id, campaign_id, voucher_id, details)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
 		e.Time.Millis(), nullString(e.APIKeyID), e.Action, e.ResourceType, e.ResourceID, nullString(e.CampaignID),
 		nullString(e.VoucherID), details).Scan(&e.ID)
@@ -247,13 +244,15 @@ func (t *tx) CreateAPIKey(ctx context.Context, k *promo.APIKey) error {
 	if k.ID == "" {
 		k.ID = promo.NewID(promo.PrefixAPIKey)
 	}
-	_, err := t.q.Exec(ctx, `INSERT INTO api_keys (id, name, token_hash, created_at, revoked_at, kind, scopes, origins)
+	return t.c.exec(ctx, `INSERT INTO api_keys (id, name, token_hash, created_at, revoked_at, kind, scopes, origins)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		k.ID, k.Name, k.TokenHash, k.CreatedAt.Millis(), nullTime(k.RevokedAt), keyKind(k), strings.Join(k.Scopes, ","), strings.Join(k.Origins, ","))
-	if _, ok := uniqueViolation(err); ok {
-		return duplicate(err, "api_key", k.ID)
-	}
-	return wrap(err, "create api key")
+		[]any{k.ID, k.Name, k.TokenHash, k.CreatedAt.Millis(), nullTime(k.RevokedAt), keyKind(k), strings.Join(k.Scopes, ","),
+			strings.Join(k.Origins, ",")}, false, func(err error) error {
+			if _, ok := uniqueViolation(err); ok {
+				return duplicate(err, "api_key", k.ID)
+			}
+			return wrap(err, "create api key")
+		})
 }
 
 // keyKind is the kind a key is stored with: "" is secret.
@@ -267,9 +266,6 @@ func keyKind(k *promo.APIKey) string {
 // RevokeAPIKey sets the key's RevokedAt. A key revoked twice keeps the time
 // it was first revoked, when it stopped working.
 func (t *tx) RevokeAPIKey(ctx context.Context, id string, at promo.Time) error {
-	tag, err := t.q.Exec(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, at.Millis(), id)
-	if err != nil {
-		return wrap(err, "revoke api key")
-	}
-	return affected(tag.RowsAffected(), "api_key", id)
+	return t.c.exec(ctx, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, []any{at.Millis(), id}, true,
+		affectedErr("revoke api key", "api_key", id))
 }

@@ -97,10 +97,10 @@ func (t *tx) CreateCampaign(ctx context.Context, c *promo.Campaign) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.Exec(ctx, `INSERT INTO campaigns (id, name, campaign_type, type, active, created_at, updated_at, data)
+	return t.c.exec(ctx, `INSERT INTO campaigns (id, name, campaign_type, type, active, created_at, updated_at, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		c.ID, c.Name, c.CampaignType, c.Type, c.Active, c.CreatedAt.Millis(), nullTime(c.UpdatedAt), data)
-	return campaignWriteErr(err, c)
+		[]any{c.ID, c.Name, c.CampaignType, c.Type, c.Active, c.CreatedAt.Millis(), nullTime(c.UpdatedAt), data}, false,
+		func(err error) error { return campaignWriteErr(err, c) })
 }
 
 // UpdateCampaign stores c over the campaign with c.ID, and sets
@@ -110,7 +110,7 @@ func (t *tx) UpdateCampaign(ctx context.Context, c *promo.Campaign) error {
 	if err != nil {
 		return err
 	}
-	err = t.q.QueryRow(ctx, `UPDATE campaigns SET name = $1, campaign_type = $2, type = $3, active = $4, created_at = $5,
+	err = t.c.queryRowNow(ctx, `UPDATE campaigns SET name = $1, campaign_type = $2, type = $3, active = $4, created_at = $5,
 		updated_at = $6, data = $7 WHERE id = $8 RETURNING vouchers_count`,
 		c.Name, c.CampaignType, c.Type, c.Active, c.CreatedAt.Millis(), nullTime(c.UpdatedAt), data, c.ID).Scan(&c.VouchersCount)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -144,15 +144,15 @@ func (t *tx) DeleteCampaign(ctx context.Context, id string) (int64, error) {
 	// finds its half through its index.
 	var n int64
 	for _, in := range []string{inPool, outOfPool} {
-		tag, err := t.q.Exec(ctx, `DELETE FROM vouchers WHERE campaign_seq = $1 AND `+in, seq)
+		tag, err := t.c.execNow(ctx, `DELETE FROM vouchers WHERE campaign_seq = $1 AND `+in, seq)
 		if err != nil {
 			return 0, wrap(err, "delete vouchers")
 		}
 		n += tag.RowsAffected()
 	}
 	// The tiers go with the campaign (ON DELETE CASCADE).
-	if _, err := t.q.Exec(ctx, `DELETE FROM campaigns WHERE seq = $1`, seq); err != nil {
-		return 0, wrap(err, "delete campaign")
+	if err := t.c.exec(ctx, `DELETE FROM campaigns WHERE seq = $1`, []any{seq}, false, wrapErr("delete campaign")); err != nil {
+		return 0, err
 	}
 	return n, nil
 }
@@ -202,7 +202,7 @@ func (t *tx) CreateTier(ctx context.Context, tr *promo.Tier) error {
 	if err != nil {
 		return err
 	}
-	if err := t.q.QueryRow(ctx, `INSERT INTO tiers (campaign_seq, template) VALUES ($1, $2) RETURNING id`, seq, data).Scan(&tr.ID); err != nil {
+	if err := t.c.queryRowNow(ctx, `INSERT INTO tiers (campaign_seq, template) VALUES ($1, $2) RETURNING id`, seq, data).Scan(&tr.ID); err != nil {
 		return wrap(err, "create tier")
 	}
 	return nil
@@ -215,9 +215,6 @@ func (t *tx) UpdateTier(ctx context.Context, tr *promo.Tier) error {
 	if err != nil {
 		return err
 	}
-	tag, err := t.q.Exec(ctx, `UPDATE tiers SET template = $1 WHERE id = $2`, data, tr.ID)
-	if err != nil {
-		return wrap(err, "update tier")
-	}
-	return affected(tag.RowsAffected(), "tier", strconv.FormatInt(tr.ID, 10))
+	return t.c.exec(ctx, `UPDATE tiers SET template = $1 WHERE id = $2`, []any{data, tr.ID}, true,
+		affectedErr("update tier", "tier", strconv.FormatInt(tr.ID, 10)))
 }

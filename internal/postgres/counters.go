@@ -54,10 +54,9 @@ func (t *tx) AddCounters(ctx context.Context, day int64, delta promo.Counter, sc
 	if len(scopes) == 0 {
 		return nil
 	}
-	_, err := t.q.Exec(ctx, `INSERT INTO counter_deltas (scope, day, count, amount, order_amount)
+	return t.c.exec(ctx, `INSERT INTO counter_deltas (scope, day, count, amount, order_amount)
 		SELECT s, $2, $3, $4, $5 FROM unnest($1::text[]) AS s`,
-		scopes, day, delta.Count, delta.Amount, delta.OrderAmount)
-	return wrap(err, "add counters")
+		[]any{scopes, day, delta.Count, delta.Amount, delta.OrderAmount}, false, wrapErr("add counters"))
 }
 
 // compactSQL moves every delta it sees into the totals, each to its day's

@@ -78,9 +78,9 @@ func (t *tx) CreateCustomer(ctx context.Context, c *promo.Customer) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.Exec(ctx, `INSERT INTO customers (id, source_id, email, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6)`,
-		c.ID, nullString(c.SourceID), nullString(c.Email), c.CreatedAt.Millis(), nullTime(c.UpdatedAt), data)
-	return customerWriteErr(err, c)
+	return t.c.exec(ctx, `INSERT INTO customers (id, source_id, email, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6)`,
+		[]any{c.ID, nullString(c.SourceID), nullString(c.Email), c.CreatedAt.Millis(), nullTime(c.UpdatedAt), data}, false,
+		func(err error) error { return customerWriteErr(err, c) })
 }
 
 // UpdateCustomer stores c over the customer with c.ID.
@@ -89,12 +89,14 @@ func (t *tx) UpdateCustomer(ctx context.Context, c *promo.Customer) error {
 	if err != nil {
 		return err
 	}
-	tag, err := t.q.Exec(ctx, `UPDATE customers SET source_id = $1, email = $2, created_at = $3, updated_at = $4, data = $5 WHERE id = $6`,
-		nullString(c.SourceID), nullString(c.Email), c.CreatedAt.Millis(), nullTime(c.UpdatedAt), data, c.ID)
-	if err != nil {
-		return customerWriteErr(err, c)
-	}
-	return affected(tag.RowsAffected(), "customer", c.ID)
+	return t.c.exec(ctx, `UPDATE customers SET source_id = $1, email = $2, created_at = $3, updated_at = $4, data = $5 WHERE id = $6`,
+		[]any{nullString(c.SourceID), nullString(c.Email), c.CreatedAt.Millis(), nullTime(c.UpdatedAt), data, c.ID}, true,
+		func(err error) error {
+			if errors.Is(err, errNoRows) {
+				return promo.NotFound("customer", c.ID)
+			}
+			return customerWriteErr(err, c)
+		})
 }
 
 func customerWriteErr(err error, c *promo.Customer) error {
@@ -114,11 +116,7 @@ func customerWriteErr(err error, c *promo.Customer) error {
 // DeleteCustomer deletes the customer with ID id. Its orders and
 // publications stay, as history.
 func (t *tx) DeleteCustomer(ctx context.Context, id string) error {
-	tag, err := t.q.Exec(ctx, `DELETE FROM customers WHERE id = $1`, id)
-	if err != nil {
-		return wrap(err, "delete customer")
-	}
-	return affected(tag.RowsAffected(), "customer", id)
+	return t.c.exec(ctx, `DELETE FROM customers WHERE id = $1`, []any{id}, true, affectedErr("delete customer", "customer", id))
 }
 
 const orderCols = `id, source_id, customer_id, status, created_at, updated_at, data`
@@ -192,10 +190,10 @@ func (t *tx) CreateOrder(ctx context.Context, o *promo.Order) error {
 	if err != nil {
 		return err
 	}
-	_, err = t.q.Exec(ctx, `INSERT INTO orders (id, source_id, customer_id, status, created_at, updated_at, data)
+	return t.c.exec(ctx, `INSERT INTO orders (id, source_id, customer_id, status, created_at, updated_at, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		o.ID, nullString(o.SourceID), nullString(o.CustomerID), o.Status, o.CreatedAt.Millis(), nullTime(o.UpdatedAt), data)
-	return orderWriteErr(err, o)
+		[]any{o.ID, nullString(o.SourceID), nullString(o.CustomerID), o.Status, o.CreatedAt.Millis(), nullTime(o.UpdatedAt), data}, false,
+		func(err error) error { return orderWriteErr(err, o) })
 }
 
 // UpdateOrder stores o over the order with o.ID.
@@ -204,13 +202,15 @@ func (t *tx) UpdateOrder(ctx context.Context, o *promo.Order) error {
 	if err != nil {
 		return err
 	}
-	tag, err := t.q.Exec(ctx, `UPDATE orders SET source_id = $1, customer_id = $2, status = $3, created_at = $4, updated_at = $5, data = $6
+	return t.c.exec(ctx, `UPDATE orders SET source_id = $1, customer_id = $2, status = $3, created_at = $4, updated_at = $5, data = $6
 		WHERE id = $7`,
-		nullString(o.SourceID), nullString(o.CustomerID), o.Status, o.CreatedAt.Millis(), nullTime(o.UpdatedAt), data, o.ID)
-	if err != nil {
-		return orderWriteErr(err, o)
-	}
-	return affected(tag.RowsAffected(), "order", o.ID)
+		[]any{nullString(o.SourceID), nullString(o.CustomerID), o.Status, o.CreatedAt.Millis(), nullTime(o.UpdatedAt), data, o.ID}, true,
+		func(err error) error {
+			if errors.Is(err, errNoRows) {
+				return promo.NotFound("order", o.ID)
+			}
+			return orderWriteErr(err, o)
+		})
 }
 
 func orderWriteErr(err error, o *promo.Order) error {

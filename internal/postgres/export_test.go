@@ -15,3 +15,9 @@ func CurrentSchema(ctx context.Context, t promo.Tx) (string, error) {
 	err := t.(*tx).q.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema)
 	return schema, err
 }
+
+// Stats returns how many attempts, round trips and statements the store's
+// Updates have made.
+func (s *Store) Stats() (attempts, roundTrips, statements int64) {
+	return s.stats.attempts.Load(), s.stats.roundTrips.Load(), s.stats.statements.Load()
+}

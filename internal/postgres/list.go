@@ -174,12 +174,22 @@ func notFound(err error, resource, id string) error {
 	return wrap(err, "read "+resource)
 }
 
-// affected returns ENotFound when a statement changed no row.
-func affected(n int64, resource, id string) error {
-	if n == 0 {
-		return promo.NotFound(resource, id)
+// affectedErr returns the error mapping of a write that changes a row it
+// names: ENotFound when it changed none (errNoRows), what it failed with
+// wrapped.
+func affectedErr(what, resource, id string) func(error) error {
+	return func(err error) error {
+		if errors.Is(err, errNoRows) {
+			return promo.NotFound(resource, id)
+		}
+		return wrap(err, what)
 	}
-	return nil
+}
+
+// wrapErr returns the error mapping of a write that fails only when
+// something is wrong.
+func wrapErr(what string) func(error) error {
+	return func(err error) error { return wrap(err, what) }
 }
 
 // wrap adds context to a driver error and passes promo errors through.

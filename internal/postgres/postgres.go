@@ -8,11 +8,29 @@
 // budget read from counters, a voucher's redemption count. READ COMMITTED
 // with explicit locks would need a lock for every such read, including
 // reads of rows that do not exist yet, and one forgotten lock would break a
-// promise silently; SSI finds every conflict, and costs a retry only where
-// transactions really overlap. Row locks stay where they avoid conflicts
-// rather than find them: TakeVoucher and ClaimAsyncAction skip rows another
-// transaction holds (FOR UPDATE SKIP LOCKED), and LockVoucher queues
-// redemptions of one code (FOR UPDATE) instead of letting them collide.
+// promise silently; SSI finds every conflict. Row locks stay where they
+// avoid conflicts rather than find them: TakeVoucher and ClaimAsyncAction
+// skip rows another transaction holds (FOR UPDATE SKIP LOCKED), and
+// LockVoucher queues redemptions of one code (FOR UPDATE).
+//
+// An Update makes few round trips, since on one machine
+// a round trip costs the server and PostgreSQL more CPU than most
+// statements do (tx.go):
+//
+//   - Until fn first writes or locks, its reads run outside the
+//     transaction, at READ COMMITTED. When the transaction begins, in the
+//     round trip of its first statement, it reads them again in its
+//     snapshot, and fn runs again if any returns something else.
+//   - Writes wait for the next statement that needs an answer, or the
+//     COMMIT, and go with it; writes to distinct tables go as one
+//     statement. A write that fails there makes fn run again with every
+//     write sent as it is made, so that the error comes from its call.
+//   - A transaction keeps what it read until it writes, since in one
+//     snapshot a statement returns the same rows.
+//
+// So that no transaction starves, every one takes update_gate in ACCESS
+// SHARE mode before its snapshot, and one that has failed to serialize
+// escalateAfter times takes it in ACCESS EXCLUSIVE mode and runs alone.
 package postgres
 
 import (
@@ -42,6 +60,7 @@ type Store struct {
 	stop      context.CancelFunc // ends the compactor
 	compacted chan struct{}      // closed when the compactor has stopped
 	closeOnce sync.Once
+	stats     stats
 }
 
 // defaultMaxConns bounds the pool unless the URL sets pool_max_conns. A
@@ -103,46 +122,49 @@ func (s *Store) Ping(ctx context.Context) error {
 // another program, or a broken database.
 const maxAttempts = 25
 
-// escalateAfter is how many serialization failures a transaction suffers
+// escalateAfter is how many failures to serialize a transaction suffers
 // before it runs alone.
 const escalateAfter = 4
 
-// The session-level advisory lock every Update holds while its transaction
-// runs: shared by all of them, exclusive for one that runs alone. Its key
-// is the schema's, so that stores on other schemas do not wait for each
-// other. Session-level, so that it is taken before BEGIN and the
-// transaction's snapshot is taken after it is granted.
-const (
-	lockShared   = `SELECT pg_advisory_lock_shared(1886547821, hashtext(current_schema()))`
-	unlockShared = `SELECT pg_advisory_unlock_shared(1886547821, hashtext(current_schema()))`
-	lockAlone    = `SELECT pg_advisory_lock(1886547821, hashtext(current_schema()))`
-	unlockAlone  = `SELECT pg_advisory_unlock(1886547821, hashtext(current_schema()))`
-)
-
 // Update runs fn in a SERIALIZABLE transaction, and again, after a jittered
-// exponential backoff, when the transaction fails to serialize. A failure
-// to serialize that fn saw counts even if fn swallowed it or returned
-// another error: the transaction was doomed, so fn decided on a view that
-// no serial order gives. A panic in fn rolls back and goes on in the
-// caller's goroutine.
+// exponential backoff, when the transaction fails to serialize or what fn
+// read before it began has changed (see the package comment). A failure
+// that fn saw counts even if fn swallowed it or returned another error:
+// the transaction was doomed, so fn decided on a view that no serial order
+// gives. When a write that was sent ahead fails, fn runs again at once
+// with every write sent as it is made, so that the error comes from the
+// call that made it. A panic in fn rolls back and goes on in the caller's
+// goroutine.
 //
 // SSI finds conflicts at the granularity of index pages, so transactions
-// that touch neighbouring keys (new customers with similar source_ids,
-// codes taken from the front of one pool) can keep failing each other
-// under load. So that none starves, one that has failed escalateAfter
-// times runs alone: every transaction holds a shared advisory lock while
-// it runs, and this one takes it exclusively, which waits for those in
-// flight and holds new ones back until it commits.
+// that touch neighbouring keys can keep failing each other under load. So
+// that none starves, one that has failed escalateAfter times runs alone:
+// every transaction takes update_gate in ACCESS SHARE mode before its
+// snapshot, and this one takes it in ACCESS EXCLUSIVE mode, which waits
+// for those in flight and holds new ones back until it commits.
 func (s *Store) Update(ctx context.Context, fn func(tx promo.Tx) error) error {
+	var m mode
+	failures := 0
 	for attempt := 1; ; attempt++ {
-		err := s.try(ctx, fn, attempt > escalateAfter)
-		if err == nil || !retryable(err) || attempt == maxAttempts {
+		m.alone = failures >= escalateAfter
+		again, err := s.try(ctx, fn, m)
+		switch {
+		case again == done:
 			return err
+		case attempt == maxAttempts:
+			if errors.Is(err, errStale) {
+				return fmt.Errorf("postgres: what the transaction read kept changing: %d attempts", attempt)
+			}
+			return err
+		case again == strictly:
+			m.strict = true
+			continue
 		}
-		if attempt >= escalateAfter {
+		failures++
+		if failures >= escalateAfter {
 			continue // alone, it need not wait for the others to go first
 		}
-		if err := backoff(ctx, attempt); err != nil {
+		if err := backoff(ctx, failures); err != nil {
 			return fmt.Errorf("postgres: retry: %w", err)
 		}
 	}
@@ -163,54 +185,47 @@ func backoff(ctx context.Context, attempt int) error {
 	}
 }
 
-// try runs fn once in a transaction, alone or beside others (see Update).
-func (s *Store) try(ctx context.Context, fn func(tx promo.Tx) error, alone bool) error {
+// again says whether an attempt's outcome is final.
+type again int
+
+const (
+	done     again = iota // return the error, nil on a commit
+	retry                 // failed to serialize, or read what changed: run again
+	strictly              // a write sent ahead failed: run again, writing as it goes
+)
+
+// try runs fn once (see Update).
+func (s *Store) try(ctx context.Context, fn func(tx promo.Tx) error, m mode) (again, error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
+		return done, fmt.Errorf("postgres: begin: %w", err)
 	}
-	lock, unlock := lockShared, unlockShared
-	if alone {
-		lock, unlock = lockAlone, unlockAlone
-	}
-	if _, err := conn.Exec(ctx, lock); err != nil {
-		// Whether an interrupted lock was granted is unknown: the
-		// connection must not go back to the pool with it.
-		conn.Conn().Close(context.WithoutCancel(ctx))
-		conn.Release()
-		return fmt.Errorf("postgres: begin: %w", err)
-	}
+	c := newTxConn(conn.Conn(), &s.stats, m)
 	defer func() {
-		if _, err := conn.Exec(context.WithoutCancel(ctx), unlock); err != nil {
+		if !c.end(ctx) {
 			conn.Conn().Close(context.WithoutCancel(ctx))
 		}
 		conn.Release()
 	}()
-	ptx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.Serializable})
-	if err != nil {
-		return fmt.Errorf("postgres: begin: %w", err)
-	}
-	c := &txConn{tx: ptx}
-	rollback := func() { _ = ptx.Rollback(context.WithoutCancel(ctx)) }
-	defer func() {
-		if p := recover(); p != nil {
-			rollback()
-			panic(p)
-		}
-	}()
+	s.stats.attempts.Add(1)
 	err = fn(&tx{reader{q: c}, c})
-	if c.retry != nil {
-		rollback()
-		return c.retry
-	}
 	if err != nil {
-		rollback()
-		return err
+		c.settle(ctx)
+	} else {
+		err = c.commit(ctx)
+		if err != nil && c.doomed() == nil {
+			return done, fmt.Errorf("postgres: commit: %w", err)
+		}
 	}
-	if err := ptx.Commit(ctx); err != nil {
-		return fmt.Errorf("postgres: commit: %w", err)
+	switch {
+	case c.retry != nil:
+		return retry, c.retry
+	case c.stale:
+		return retry, errStale
+	case c.rerun != nil:
+		return strictly, c.rerun
 	}
-	return nil
+	return done, err
 }
 
 // sqlState returns the SQLSTATE of a PostgreSQL error in err's chain.
@@ -244,72 +259,11 @@ func uniqueViolation(err error) (string, bool) {
 
 // querier runs a reader's statements: the pool, or a transaction.
 type querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
 type scanner interface{ Scan(dest ...any) error }
-
-// txConn runs an Update's statements and remembers the first that failed
-// to serialize.
-type txConn struct {
-	tx    pgx.Tx
-	retry error
-}
-
-func (c *txConn) note(err error) {
-	if c.retry == nil && retryable(err) {
-		c.retry = fmt.Errorf("postgres: %w", err)
-	}
-}
-
-func (c *txConn) Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error) {
-	tag, err := c.tx.Exec(ctx, sql, args...)
-	c.note(err)
-	return tag, err
-}
-
-func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	rows, err := c.tx.Query(ctx, sql, args...)
-	c.note(err)
-	if err != nil {
-		return rows, err
-	}
-	return noteRows{rows, c}, nil
-}
-
-func (c *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	return noteRow{c.tx.QueryRow(ctx, sql, args...), c}
-}
-
-func (c *txConn) CopyFrom(ctx context.Context, table pgx.Identifier, cols []string, src pgx.CopyFromSource) (int64, error) {
-	n, err := c.tx.CopyFrom(ctx, table, cols, src)
-	c.note(err)
-	return n, err
-}
-
-type noteRows struct {
-	pgx.Rows
-	c *txConn
-}
-
-func (r noteRows) Err() error {
-	err := r.Rows.Err()
-	r.c.note(err)
-	return err
-}
-
-type noteRow struct {
-	row pgx.Row
-	c   *txConn
-}
-
-func (r noteRow) Scan(dest ...any) error {
-	err := r.row.Scan(dest...)
-	r.c.note(err)
-	return err
-}
 
 // reader implements promo.Reader over a querier.
 type reader struct{ q querier }

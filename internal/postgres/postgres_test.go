@@ -129,7 +129,7 @@ func TestUpdateRetriesSwallowed(t *testing.T) {
 
 // TestUpdateRunsAlone: an Update that keeps failing to serialize runs alone
 // after its 4th failure: its 5th run succeeds, and an Update begun
-// meanwhile waits for it.
+// meanwhile commits after it, on what it wrote.
 func TestUpdateRunsAlone(t *testing.T) {
 	s := pgtest.Open(t)
 	ctx := t.Context()
@@ -139,7 +139,7 @@ func TestUpdateRunsAlone(t *testing.T) {
 	}
 	var (
 		runs       int
-		otherRan   atomic.Bool
+		otherSaw   atomic.Bool // whether the other Update's last run saw the campaign active
 		otherDone  = make(chan error, 1)
 		heldBack   bool
 		otherStart = make(chan struct{})
@@ -159,14 +159,26 @@ func TestUpdateRunsAlone(t *testing.T) {
 				return fmt.Errorf("the other Update: %w", err)
 			}
 		} else {
-			// Alone: an Update begun now waits until this one commits.
+			// Alone: an Update begun now that writes commits after this
+			// one, and decides on what this one wrote.
 			go func() {
 				close(otherStart)
-				otherDone <- s.Update(ctx, func(tx promo.Tx) error { otherRan.Store(true); return nil })
+				otherDone <- s.Update(ctx, func(tx promo.Tx) error {
+					got, err := tx.Campaign(ctx, c.ID)
+					if err != nil {
+						return err
+					}
+					otherSaw.Store(got.Active)
+					return tx.AddCounters(ctx, 20000, promo.Counter{Count: 1}, "c|held_back")
+				})
 			}()
 			<-otherStart
-			time.Sleep(300 * time.Millisecond)
-			heldBack = !otherRan.Load()
+			select {
+			case err := <-otherDone:
+				otherDone <- err
+			case <-time.After(300 * time.Millisecond):
+				heldBack = true
+			}
 		}
 		got.Active = true
 		return tx.UpdateCampaign(ctx, got)
@@ -180,8 +192,8 @@ func TestUpdateRunsAlone(t *testing.T) {
 	if !heldBack {
 		t.Fatal("an Update ran beside one that runs alone")
 	}
-	if err := <-otherDone; err != nil || !otherRan.Load() {
-		t.Fatalf("the held-back Update: ran %v, %v", otherRan.Load(), err)
+	if err := <-otherDone; err != nil || !otherSaw.Load() {
+		t.Fatalf("the held-back Update: saw the campaign active %v, %v", otherSaw.Load(), err)
 	}
 }
 
@@ -364,4 +376,38 @@ func schemaOf(t *testing.T, s *postgres.Store) string {
 		t.Fatal(err)
 	}
 	return schema
+}
+
+// TestUpdateSwallowedWriteError: an fn that swallows the error of a write
+// and returns nil does not commit what came before it.
+func TestUpdateSwallowedWriteError(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := t.Context()
+	now := promo.NewTime(time.Now())
+	c := &promo.Campaign{Name: "Taken", CampaignType: promo.CampaignDiscountCoupons, Type: promo.CampaignStatic, CreatedAt: now}
+	if err := s.Update(ctx, func(tx promo.Tx) error { return tx.CreateCampaign(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	var seen []string
+	err := s.Update(ctx, func(tx promo.Tx) error {
+		if err := tx.AddCounters(ctx, 20000, promo.Counter{Count: 1}, "c|swallowed"); err != nil {
+			return err
+		}
+		dup := &promo.Campaign{Name: "Taken", CampaignType: promo.CampaignDiscountCoupons, Type: promo.CampaignStatic, CreatedAt: now}
+		seen = append(seen, promo.ErrorCode(tx.CreateCampaign(ctx, dup)))
+		return nil
+	})
+	if err == nil {
+		t.Fatal("Update committed after a failed write")
+	}
+	if seen[len(seen)-1] != promo.EDuplicateFound {
+		t.Fatalf("CreateCampaign said %q on the last run, want %s", seen, promo.EDuplicateFound)
+	}
+	got, err := s.Counter(ctx, "c|swallowed", promo.AllTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Count != 0 {
+		t.Fatalf("counter %+v: the failed Update committed", got)
+	}
 }

@@ -160,19 +160,22 @@ func (t *tx) CreatePublication(ctx context.Context, p *promo.Publication) error 
 		}
 		metadata = b
 	}
-	_, err := t.q.Exec(ctx, `INSERT INTO publications (id, source_id, campaign_id, customer_id, channel, result, metadata, created_at)
+	err := t.c.exec(ctx, `INSERT INTO publications (id, source_id, campaign_id, customer_id, channel, result, metadata, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		p.ID, nullString(p.SourceID), nullString(p.CampaignID), nullString(p.CustomerID), nullString(p.Channel), p.Result, metadata, p.CreatedAt.Millis())
-	if name, ok := uniqueViolation(err); ok {
-		if name == "publications_source_id_key" {
-			e := promo.Errorf(promo.EDuplicateSourceID, "A publication with source_id %s already exists", p.SourceID)
-			e.ResourceID, e.ResourceType, e.Err = p.SourceID, "publication", err
-			return e
-		}
-		return duplicate(err, "publication", p.ID)
-	}
+		[]any{p.ID, nullString(p.SourceID), nullString(p.CampaignID), nullString(p.CustomerID), nullString(p.Channel), p.Result, metadata,
+			p.CreatedAt.Millis()}, false, func(err error) error {
+			if name, ok := uniqueViolation(err); ok {
+				if name == "publications_source_id_key" {
+					e := promo.Errorf(promo.EDuplicateSourceID, "A publication with source_id %s already exists", p.SourceID)
+					e.ResourceID, e.ResourceType, e.Err = p.SourceID, "publication", err
+					return e
+				}
+				return duplicate(err, "publication", p.ID)
+			}
+			return wrap(err, "create publication")
+		})
 	if err != nil {
-		return wrap(err, "create publication")
+		return err
 	}
 	if len(p.Vouchers) == 0 {
 		return nil
@@ -189,9 +192,7 @@ func (t *tx) CreatePublication(ctx context.Context, p *promo.Publication) error 
 		seqs[i] = seq
 	}
 	// One statement for every voucher: a bulk publication links many.
-	if _, err := t.q.Exec(ctx, `INSERT INTO publication_vouchers (publication_id, position, voucher_seq)
-		SELECT $1, s.ord - 1, s.seq FROM unnest($2::bigint[]) WITH ORDINALITY AS s (seq, ord)`, p.ID, seqs); err != nil {
-		return wrap(err, "create publication")
-	}
-	return nil
+	return t.c.exec(ctx, `INSERT INTO publication_vouchers (publication_id, position, voucher_seq)
+		SELECT $1, s.ord - 1, s.seq FROM unnest($2::bigint[]) WITH ORDINALITY AS s (seq, ord)`, []any{p.ID, seqs}, false,
+		wrapErr("create publication"))
 }

@@ -81,24 +81,21 @@ func (t *tx) CreateRedemption(ctx context.Context, red *promo.Redemption) error 
 	if seq, ok := promo.VoucherSeq(red.VoucherID); ok {
 		voucherSeq = seq
 	}
-	_, err = t.q.Exec(ctx, `INSERT INTO redemptions (id, object, parent_id, redemption_id, rollback_id, result, status,
+	return t.c.exec(ctx, `INSERT INTO redemptions (id, object, parent_id, redemption_id, rollback_id, result, status,
 		voucher_seq, campaign_id, customer_id, created_at, data) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		red.ID, red.Object, nullString(red.ParentID), nullString(red.RedemptionID), nullString(red.RollbackID), red.Result, red.Status,
-		voucherSeq, nullString(red.CampaignID), nullString(red.CustomerID), red.Date.Millis(), data)
-	if _, ok := uniqueViolation(err); ok {
-		return duplicate(err, "redemption", red.ID)
-	}
-	return wrap(err, "create redemption")
+		[]any{red.ID, red.Object, nullString(red.ParentID), nullString(red.RedemptionID), nullString(red.RollbackID), red.Result, red.Status,
+			voucherSeq, nullString(red.CampaignID), nullString(red.CustomerID), red.Date.Millis(), data}, false, func(err error) error {
+			if _, ok := uniqueViolation(err); ok {
+				return duplicate(err, "redemption", red.ID)
+			}
+			return wrap(err, "create redemption")
+		})
 }
 
 // UpdateRedemption stores r's status and rollback.
 func (t *tx) UpdateRedemption(ctx context.Context, red *promo.Redemption) error {
-	tag, err := t.q.Exec(ctx, `UPDATE redemptions SET status = $1, rollback_id = $2 WHERE id = $3`,
-		red.Status, nullString(red.RollbackID), red.ID)
-	if err != nil {
-		return wrap(err, "update redemption")
-	}
-	return affected(tag.RowsAffected(), "redemption", red.ID)
+	return t.c.exec(ctx, `UPDATE redemptions SET status = $1, rollback_id = $2 WHERE id = $3`,
+		[]any{red.Status, nullString(red.RollbackID), red.ID}, true, affectedErr("update redemption", "redemption", red.ID))
 }
 
 // Sessions returns the voucher's live session locks.
@@ -119,18 +116,18 @@ func (r reader) Sessions(ctx context.Context, voucherSeq int64, now promo.Time) 
 
 // PutSession stores a session lock, and drops the voucher's expired ones.
 func (t *tx) PutSession(ctx context.Context, s *promo.Session) error {
-	if _, err := t.q.Exec(ctx, `DELETE FROM sessions WHERE voucher_seq = $1 AND expires_at <= $2`, s.VoucherSeq, s.CreatedAt.Millis()); err != nil {
-		return wrap(err, "put session")
+	if err := t.c.exec(ctx, `DELETE FROM sessions WHERE voucher_seq = $1 AND expires_at <= $2`,
+		[]any{s.VoucherSeq, s.CreatedAt.Millis()}, false, wrapErr("put session")); err != nil {
+		return err
 	}
-	_, err := t.q.Exec(ctx, `INSERT INTO sessions (voucher_seq, key, quantity, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)
+	return t.c.exec(ctx, `INSERT INTO sessions (voucher_seq, key, quantity, expires_at, created_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (voucher_seq, key) DO UPDATE SET quantity = excluded.quantity, expires_at = excluded.expires_at, created_at = excluded.created_at`,
-		s.VoucherSeq, s.Key, s.Quantity, s.ExpiresAt.Millis(), s.CreatedAt.Millis())
-	return wrap(err, "put session")
+		[]any{s.VoucherSeq, s.Key, s.Quantity, s.ExpiresAt.Millis(), s.CreatedAt.Millis()}, false, wrapErr("put session"))
 }
 
 // DeleteSession deletes a session lock.
 func (t *tx) DeleteSession(ctx context.Context, voucherSeq int64, key string) (bool, error) {
-	tag, err := t.q.Exec(ctx, `DELETE FROM sessions WHERE voucher_seq = $1 AND key = $2`, voucherSeq, key)
+	tag, err := t.c.execNow(ctx, `DELETE FROM sessions WHERE voucher_seq = $1 AND key = $2`, voucherSeq, key)
 	if err != nil {
 		return false, wrap(err, "delete session")
 	}
@@ -183,10 +180,10 @@ func (t *tx) AppendAttempts(ctx context.Context, as []*promo.Attempt) error {
 		if err != nil {
 			return err
 		}
-		if _, err := t.q.Exec(ctx, `INSERT INTO attempts (id, created_at, kind, result, key, customer_id, client_ip, data)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, a.ID, a.Time.Millis(), a.Kind, a.Result, nullString(a.Key),
-			nullString(a.CustomerID), nullString(a.ClientIP), data); err != nil {
-			return wrap(err, "append attempts")
+		if err := t.c.exec(ctx, `INSERT INTO attempts (id, created_at, kind, result, key, customer_id, client_ip, data)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, []any{a.ID, a.Time.Millis(), a.Kind, a.Result, nullString(a.Key),
+			nullString(a.CustomerID), nullString(a.ClientIP), data}, false, wrapErr("append attempts")); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -235,12 +232,13 @@ func (t *tx) PutIdempotent(ctx context.Context, res *promo.IdempotentResult) err
 		}
 		errJSON = b
 	}
-	_, err := t.q.Exec(ctx, `INSERT INTO idempotency (api_key_id, key, hash, result, error, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		res.APIKeyID, res.Key, res.Hash, res.Result, errJSON, res.CreatedAt.Millis())
-	if _, ok := uniqueViolation(err); ok {
-		return duplicate(err, "idempotency_key", res.Key)
-	}
-	return wrap(err, "put idempotent result")
+	return t.c.exec(ctx, `INSERT INTO idempotency (api_key_id, key, hash, result, error, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		[]any{res.APIKeyID, res.Key, res.Hash, res.Result, errJSON, res.CreatedAt.Millis()}, false, func(err error) error {
+			if _, ok := uniqueViolation(err); ok {
+				return duplicate(err, "idempotency_key", res.Key)
+			}
+			return wrap(err, "put idempotent result")
+		})
 }
 
 // ValidationRule returns the rule with ID id.
@@ -329,11 +327,13 @@ func (t *tx) CreateValidationRule(ctx context.Context, rule *promo.ValidationRul
 	if err != nil {
 		return err
 	}
-	_, err = t.q.Exec(ctx, `INSERT INTO validation_rules (id, created_at, data) VALUES ($1, $2, $3)`, rule.ID, rule.CreatedAt.Millis(), data)
-	if _, ok := uniqueViolation(err); ok {
-		return duplicate(err, "validation_rule", rule.ID)
-	}
-	return wrap(err, "create validation rule")
+	return t.c.exec(ctx, `INSERT INTO validation_rules (id, created_at, data) VALUES ($1, $2, $3)`, []any{rule.ID, rule.CreatedAt.Millis(), data},
+		false, func(err error) error {
+			if _, ok := uniqueViolation(err); ok {
+				return duplicate(err, "validation_rule", rule.ID)
+			}
+			return wrap(err, "create validation rule")
+		})
 }
 
 // UpdateValidationRule stores a rule over the one with its ID.
@@ -342,30 +342,25 @@ func (t *tx) UpdateValidationRule(ctx context.Context, rule *promo.ValidationRul
 	if err != nil {
 		return err
 	}
-	tag, err := t.q.Exec(ctx, `UPDATE validation_rules SET data = $1 WHERE id = $2`, data, rule.ID)
-	if err != nil {
-		return wrap(err, "update validation rule")
-	}
-	return affected(tag.RowsAffected(), "validation_rule", rule.ID)
+	return t.c.exec(ctx, `UPDATE validation_rules SET data = $1 WHERE id = $2`, []any{data, rule.ID}, true,
+		affectedErr("update validation rule", "validation_rule", rule.ID))
 }
 
 // DeleteValidationRule deletes a rule; its assignments go with it.
 func (t *tx) DeleteValidationRule(ctx context.Context, id string) error {
-	tag, err := t.q.Exec(ctx, `DELETE FROM validation_rules WHERE id = $1`, id)
-	if err != nil {
-		return wrap(err, "delete validation rule")
-	}
-	return affected(tag.RowsAffected(), "validation_rule", id)
+	return t.c.exec(ctx, `DELETE FROM validation_rules WHERE id = $1`, []any{id}, true,
+		affectedErr("delete validation rule", "validation_rule", id))
 }
 
 // CreateRuleAssignment stores an assignment.
 func (t *tx) CreateRuleAssignment(ctx context.Context, a *promo.ValidationRuleAssignment) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO rule_assignments (id, rule_id, object_type, object_id, created_at) VALUES ($1, $2, $3, $4, $5)`,
-		a.ID, a.RuleID, a.RelatedObjectType, a.RelatedObjectID, a.CreatedAt.Millis())
-	if _, ok := uniqueViolation(err); ok {
-		e := promo.Errorf(promo.EDuplicateFound, "validation rule %s is assigned to %s already", a.RuleID, a.RelatedObjectID)
-		e.ResourceID, e.ResourceType, e.Err = a.RelatedObjectID, a.RelatedObjectType, err
-		return e
-	}
-	return wrap(err, "create rule assignment")
+	return t.c.exec(ctx, `INSERT INTO rule_assignments (id, rule_id, object_type, object_id, created_at) VALUES ($1, $2, $3, $4, $5)`,
+		[]any{a.ID, a.RuleID, a.RelatedObjectType, a.RelatedObjectID, a.CreatedAt.Millis()}, false, func(err error) error {
+			if _, ok := uniqueViolation(err); ok {
+				e := promo.Errorf(promo.EDuplicateFound, "validation rule %s is assigned to %s already", a.RuleID, a.RelatedObjectID)
+				e.ResourceID, e.ResourceType, e.Err = a.RelatedObjectID, a.RelatedObjectType, err
+				return e
+			}
+			return wrap(err, "create rule assignment")
+		})
 }

@@ -218,8 +218,9 @@ func (t *tx) InsertVouchers(ctx context.Context, vs []*promo.Voucher) ([]bool, e
 		}
 	}
 	for seq, n := range added {
-		if _, err := t.q.Exec(ctx, `UPDATE campaigns SET vouchers_count = vouchers_count + $1 WHERE seq = $2`, n, seq); err != nil {
-			return nil, wrap(err, "count vouchers")
+		if err := t.c.exec(ctx, `UPDATE campaigns SET vouchers_count = vouchers_count + $1 WHERE seq = $2`, []any{n, seq}, false,
+			wrapErr("count vouchers")); err != nil {
+			return nil, err
 		}
 	}
 	return inserted, nil
@@ -233,7 +234,7 @@ const seqBlock = 1024
 // many blocks as they need. A block's unused seqs are never used.
 func (t *tx) reserveSeqs(ctx context.Context, n int) ([]int64, error) {
 	var blocks []int64
-	if err := t.q.QueryRow(ctx, `SELECT array_agg(nextval('voucher_seq_blocks')) FROM generate_series(1, $1)`,
+	if err := t.c.queryRowNow(ctx, `SELECT array_agg(nextval('voucher_seq_blocks')) FROM generate_series(1, $1)`,
 		(n+seqBlock-1)/seqBlock).Scan(&blocks); err != nil {
 		return nil, wrap(err, "reserve voucher seqs")
 	}
@@ -254,13 +255,13 @@ func (t *tx) reserveSeqs(ctx context.Context, n int) ([]int64, error) {
 // and reports whether it went in; false, with nothing written, when a key
 // is taken.
 func (t *tx) copyVouchers(ctx context.Context, cols []string, src *voucherRows) (bool, error) {
-	if _, err := t.q.Exec(ctx, `SAVEPOINT insert_vouchers`); err != nil {
+	if _, err := t.c.execNow(ctx, `SAVEPOINT insert_vouchers`); err != nil {
 		return false, wrap(err, "insert vouchers")
 	}
 	src.reset()
 	_, err := t.c.CopyFrom(ctx, pgx.Identifier{"vouchers"}, cols, src)
 	if name, ok := uniqueViolation(err); ok && name == "vouchers_key_key" {
-		if _, err := t.q.Exec(ctx, `ROLLBACK TO SAVEPOINT insert_vouchers`); err != nil {
+		if _, err := t.c.execNow(ctx, `ROLLBACK TO SAVEPOINT insert_vouchers`); err != nil {
 			return false, wrap(err, "insert vouchers")
 		}
 		return false, nil
@@ -268,7 +269,7 @@ func (t *tx) copyVouchers(ctx context.Context, cols []string, src *voucherRows) 
 	if err != nil {
 		return false, wrap(err, "insert vouchers")
 	}
-	if _, err := t.q.Exec(ctx, `RELEASE SAVEPOINT insert_vouchers`); err != nil {
+	if _, err := t.c.execNow(ctx, `RELEASE SAVEPOINT insert_vouchers`); err != nil {
 		return false, wrap(err, "insert vouchers")
 	}
 	return true, nil
@@ -277,11 +278,11 @@ func (t *tx) copyVouchers(ctx context.Context, cols []string, src *voucherRows) 
 // insertSkipping copies the batch into a temporary table and inserts the
 // rows whose keys are free, marking them in inserted.
 func (t *tx) insertSkipping(ctx context.Context, cols []string, src *voucherRows, inserted []bool) error {
-	if _, err := t.q.Exec(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS voucher_batch
+	if _, err := t.c.execNow(ctx, `CREATE TEMPORARY TABLE IF NOT EXISTS voucher_batch
 		(LIKE vouchers INCLUDING DEFAULTS) ON COMMIT DROP`); err != nil {
 		return wrap(err, "insert vouchers")
 	}
-	if _, err := t.q.Exec(ctx, `TRUNCATE voucher_batch`); err != nil {
+	if _, err := t.c.execNow(ctx, `TRUNCATE voucher_batch`); err != nil {
 		return wrap(err, "insert vouchers")
 	}
 	src.reset()
@@ -289,7 +290,7 @@ func (t *tx) insertSkipping(ctx context.Context, cols []string, src *voucherRows
 		return wrap(err, "insert vouchers")
 	}
 	list := strings.Join(cols, ", ")
-	rows, err := t.q.Query(ctx, `INSERT INTO vouchers (`+list+`) SELECT `+list+` FROM voucher_batch ORDER BY key
+	rows, err := t.c.queryNow(ctx, `INSERT INTO vouchers (`+list+`) SELECT `+list+` FROM voucher_batch ORDER BY key
 		ON CONFLICT (key) DO NOTHING RETURNING seq`)
 	if err != nil {
 		return wrap(err, "insert vouchers")
@@ -426,11 +427,7 @@ func (t *tx) UpdateVoucher(ctx context.Context, v *promo.Voucher) error {
 		q = `UPDATE vouchers SET active = $1, holder_id = $2, publish_count = $3, redeemed_quantity = $4, updated_at = $5, template = $7
 			WHERE seq = $6`
 	}
-	tag, err := t.q.Exec(ctx, q, args...)
-	if err != nil {
-		return wrap(err, "update voucher")
-	}
-	return affected(tag.RowsAffected(), "voucher", v.ID)
+	return t.c.exec(ctx, q, args, true, affectedErr("update voucher", "voucher", v.ID))
 }
 
 // DeleteVoucher deletes the voucher with ID id.
@@ -440,14 +437,13 @@ func (t *tx) DeleteVoucher(ctx context.Context, id string) error {
 		return promo.NotFound("voucher", id)
 	}
 	var campaign *int64
-	err := t.q.QueryRow(ctx, `DELETE FROM vouchers WHERE seq = $1 RETURNING campaign_seq`, seq).Scan(&campaign)
+	err := t.c.queryRowNow(ctx, `DELETE FROM vouchers WHERE seq = $1 RETURNING campaign_seq`, seq).Scan(&campaign)
 	if err != nil {
 		return notFound(err, "voucher", id)
 	}
 	if campaign != nil {
-		if _, err := t.q.Exec(ctx, `UPDATE campaigns SET vouchers_count = vouchers_count - 1 WHERE seq = $1`, *campaign); err != nil {
-			return wrap(err, "count vouchers")
-		}
+		return t.c.exec(ctx, `UPDATE campaigns SET vouchers_count = vouchers_count - 1 WHERE seq = $1`, []any{*campaign}, false,
+			wrapErr("count vouchers"))
 	}
 	return nil
 }
@@ -469,7 +465,7 @@ func (t *tx) TakeVoucher(ctx context.Context, campaignID string) (*promo.Voucher
 	if err != nil {
 		return nil, err
 	}
-	v, err := scanVoucher(t.q.QueryRow(ctx, takeVoucherSQL, seq))
+	v, err := scanVoucher(t.c.queryRowNow(ctx, takeVoucherSQL, seq))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, promo.Errorf(promo.ENoVoucherSuitable, "campaign %s has no voucher left to publish", campaignID)
 	}
@@ -484,7 +480,7 @@ func (t *tx) TakeVoucher(ctx context.Context, campaignID string) (*promo.Voucher
 // lock; the later one then fails to serialize, as the row changed after
 // its snapshot, and Update runs it again on the new row.
 func (t *tx) LockVoucher(ctx context.Context, key string) (*promo.Voucher, error) {
-	v, err := scanVoucher(t.q.QueryRow(ctx, voucherSelect+` WHERE v.key = $1 FOR UPDATE OF v`, key))
+	v, err := scanVoucher(t.c.queryRowNow(ctx, voucherSelect+` WHERE v.key = $1 FOR UPDATE OF v`, key))
 	if err != nil {
 		return nil, notFound(err, "voucher", key)
 	}
