@@ -13,6 +13,10 @@ import (
 
 const campaignCols = `id, name, vouchers_count, created_at, updated_at, data`
 
+// campaignByIDSQL reads a campaign by ID. LockVoucher reads its voucher's
+// campaign as this statement would, for the transaction to answer it.
+const campaignByIDSQL = `SELECT ` + campaignCols + ` FROM campaigns WHERE id = $1`
+
 func scanCampaign(sc scanner) (*promo.Campaign, error) {
 	var (
 		c       promo.Campaign
@@ -41,7 +45,7 @@ func (r reader) Campaign(ctx context.Context, idOrName string) (*promo.Campaign,
 	err := pgx.ErrNoRows
 	var c *promo.Campaign
 	if strings.HasPrefix(idOrName, promo.PrefixCampaign) {
-		c, err = scanCampaign(r.q.QueryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE id = $1`, idOrName))
+		c, err = scanCampaign(r.q.QueryRow(ctx, campaignByIDSQL, idOrName))
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		c, err = scanCampaign(r.q.QueryRow(ctx, `SELECT `+campaignCols+` FROM campaigns WHERE name = $1`, idOrName))

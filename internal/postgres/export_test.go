@@ -16,6 +16,13 @@ func CurrentSchema(ctx context.Context, t promo.Tx) (string, error) {
 	return schema, err
 }
 
+// VoucherIDInSQL returns the schema's voucher_id(seq).
+func VoucherIDInSQL(ctx context.Context, t promo.Tx, seq int64) (string, error) {
+	var id string
+	err := t.(*tx).q.QueryRow(ctx, `SELECT voucher_id($1)`, seq).Scan(&id)
+	return id, err
+}
+
 // Stats returns how many attempts, round trips and statements the store's
 // Updates have made.
 func (s *Store) Stats() (attempts, roundTrips, statements int64) {

@@ -26,7 +26,9 @@
 //     statement. A write that fails there makes fn run again with every
 //     write sent as it is made, so that the error comes from its call.
 //   - A transaction keeps what it read until it writes, since in one
-//     snapshot a statement returns the same rows.
+//     snapshot a statement returns the same rows. LockVoucher reads with
+//     the voucher its campaign, and whether it has session locks or rules,
+//     which a redemption reads next.
 //
 // So that no transaction starves, every one takes update_gate in ACCESS
 // SHARE mode before its snapshot, and one that has failed to serialize

@@ -378,6 +378,30 @@ func schemaOf(t *testing.T, s *postgres.Store) string {
 	return schema
 }
 
+// TestVoucherIDFunction: the schema's voucher_id, which LockVoucher reads
+// a voucher's rules by, is promo.VoucherID.
+func TestVoucherIDFunction(t *testing.T) {
+	s := pgtest.Open(t)
+	seqs := []int64{1, 2, 61, 62, 1023, 1024, 1 << 20, 1<<31 - 1, 1 << 40, 1<<62 + 12345, 1<<63 - 1}
+	for i := range 200 {
+		seqs = append(seqs, int64(i)*7919+int64(i)*int64(i)*104729)
+	}
+	if err := s.Update(t.Context(), func(tx promo.Tx) error {
+		for _, seq := range seqs {
+			got, err := postgres.VoucherIDInSQL(t.Context(), tx, seq)
+			if err != nil {
+				return err
+			}
+			if want := promo.VoucherID(seq); got != want {
+				return fmt.Errorf("voucher_id(%d) = %q, want %q", seq, got, want)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestUpdateSwallowedWriteError: an fn that swallows the error of a write
 // and returns nil does not commit what came before it.
 func TestUpdateSwallowedWriteError(t *testing.T) {

@@ -98,20 +98,35 @@ func (t *tx) UpdateRedemption(ctx context.Context, red *promo.Redemption) error 
 		[]any{red.Status, nullString(red.RollbackID), red.ID}, true, affectedErr("update redemption", "redemption", red.ID))
 }
 
+// sessionsSQL reads a voucher's session locks, live or not: a voucher
+// has few, since PutSession drops its expired ones. LockVoucher reads
+// them as this statement would, for the transaction to answer it.
+const (
+	sessionCols = `voucher_seq, key, quantity, expires_at, created_at`
+	sessionsSQL = `SELECT ` + sessionCols + ` FROM sessions WHERE voucher_seq = $1 ORDER BY created_at, key`
+)
+
 // Sessions returns the voucher's live session locks.
 func (r reader) Sessions(ctx context.Context, voucherSeq int64, now promo.Time) ([]*promo.Session, error) {
-	out, err := list(ctx, r, `SELECT voucher_seq, key, quantity, expires_at, created_at FROM sessions
-		WHERE voucher_seq = $1 AND expires_at > $2 ORDER BY created_at`, []any{voucherSeq, now.Millis()},
-		func(sc scanner) (*promo.Session, error) {
-			var s promo.Session
-			var expires, created int64
-			if err := sc.Scan(&s.VoucherSeq, &s.Key, &s.Quantity, &expires, &created); err != nil {
-				return nil, err
-			}
-			s.ExpiresAt, s.CreatedAt = promo.TimeFromMillis(expires), promo.TimeFromMillis(created)
-			return &s, nil
-		})
-	return out, wrap(err, "read sessions")
+	all, err := list(ctx, r, sessionsSQL, []any{voucherSeq}, func(sc scanner) (*promo.Session, error) {
+		var s promo.Session
+		var expires, created int64
+		if err := sc.Scan(&s.VoucherSeq, &s.Key, &s.Quantity, &expires, &created); err != nil {
+			return nil, err
+		}
+		s.ExpiresAt, s.CreatedAt = promo.TimeFromMillis(expires), promo.TimeFromMillis(created)
+		return &s, nil
+	})
+	if err != nil {
+		return nil, wrap(err, "read sessions")
+	}
+	live := all[:0]
+	for _, s := range all {
+		if s.ExpiresAt.Millis() > now.Millis() {
+			live = append(live, s)
+		}
+	}
+	return live, nil
 }
 
 // PutSession stores a session lock, and drops the voucher's expired ones.
@@ -309,15 +324,20 @@ func (r reader) RuleAssignments(ctx context.Context, ruleID, objectID string, p 
 	return out, total, nil
 }
 
+// rulesOfSQL reads the rules assigned to any of the objects $1. LockVoucher
+// reads those of its voucher and campaign as this statement would, for the
+// transaction to answer it.
+const rulesOfSQL = `SELECT r.data FROM validation_rules r JOIN
+	(SELECT rule_id, min(seq) AS first FROM rule_assignments WHERE object_id = ANY($1) GROUP BY rule_id) a
+	ON a.rule_id = r.id ORDER BY a.first`
+
 // RulesOf returns the rules assigned to any of objectIDs, each once, in
 // the order of its first assignment to one of them.
 func (r reader) RulesOf(ctx context.Context, objectIDs ...string) ([]*promo.ValidationRule, error) {
 	if len(objectIDs) == 0 {
 		return []*promo.ValidationRule{}, nil
 	}
-	out, err := list(ctx, r, `SELECT r.data FROM validation_rules r JOIN
-		(SELECT rule_id, min(seq) AS first FROM rule_assignments WHERE object_id = ANY($1) GROUP BY rule_id) a
-		ON a.rule_id = r.id ORDER BY a.first`, []any{objectIDs}, scanRule)
+	out, err := list(ctx, r, rulesOfSQL, []any{objectIDs}, scanRule)
 	return out, wrap(err, "read rules")
 }
 

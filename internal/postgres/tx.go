@@ -33,9 +33,10 @@ import (
 //   - The transaction begins with the first statement that must run in
 //     it, in the same round trip: BEGIN, the lock on update_gate, the
 //     repeated reads, the queued writes and that statement.
-//   - Results are kept until the next write, so that reading them again
-//     costs no round trip. In one snapshot, without a write in between, a
-//     statement returns the same rows every time.
+//   - Results are kept until the next write, so that reading them again,
+//     or reading what a statement fetched ahead (LockVoucher), costs no
+//     round trip. In one snapshot, without a write in between, a statement
+//     returns the same rows every time.
 type txConn struct {
 	conn  *pgx.Conn
 	stats *stats
@@ -255,6 +256,27 @@ func (c *txConn) keep(key string, res *result) {
 		c.cache = make(map[string]*result)
 	}
 	c.cache[key] = res
+}
+
+// prefetched keeps res as the result of a read that fn has not made yet:
+// res must be what the statement sql returns with args in the
+// transaction's snapshot, as things stand.
+func (c *txConn) prefetched(sql string, args []any, res *result) {
+	if key, ok := cacheKey(sql, args); ok {
+		c.keep(key, res)
+	}
+}
+
+// rowsStep is a step that reads a statement's rows into *res.
+func rowsStep(sql string, args []any, res **result) step {
+	return step{sql: sql, args: args, handle: func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return err
+		}
+		*res, err = buffer(rows)
+		return err
+	}}
 }
 
 // changed forgets the kept results: the transaction writes.
@@ -618,6 +640,17 @@ func (r *result) equal(o *result) bool {
 	}
 	return true
 }
+
+// columns returns the result of columns [from, to).
+func (r *result) columns(from, to int) *result {
+	out := &result{fields: r.fields[from:to], rows: make([][][]byte, len(r.rows))}
+	for i, row := range r.rows {
+		out.rows[i] = row[from:to]
+	}
+	return out
+}
+
+func (r *result) row(types *pgtype.Map) *resultRow { return &resultRow{res: r, types: types} }
 
 func (r *result) scan(types *pgtype.Map) *resultRows {
 	return &resultRows{res: r, types: types, i: -1}

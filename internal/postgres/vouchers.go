@@ -475,14 +475,55 @@ func (t *tx) TakeVoucher(ctx context.Context, campaignID string) (*promo.Voucher
 	return v, nil
 }
 
+// lockVoucherSQL reads a voucher as voucherSelect does, locked, and after
+// its columns: its campaign's row, as campaignByIDSQL reads it; whether
+// it has session locks; whether rules are assigned to it or its campaign.
+const lockVoucherSQL = `SELECT ` + voucherCols + `, c.id, c.name, c.vouchers_count, c.created_at, c.updated_at, c.data,
+	EXISTS (SELECT 1 FROM sessions s WHERE s.voucher_seq = v.seq),
+	EXISTS (SELECT 1 FROM rule_assignments a WHERE a.object_id = voucher_id(v.seq) OR a.object_id = c.id)
+	FROM vouchers v` + voucherJoins + ` WHERE v.key = $1 FOR UPDATE OF v`
+
+// voucherColumns is how many columns voucherCols has, and campaignColumns
+// campaignCols.
+const (
+	voucherColumns  = 15
+	campaignColumns = 6
+)
+
 // LockVoucher returns the voucher with key key, locked (FOR UPDATE) until
 // the transaction ends. Concurrent redemptions of one code queue on the
 // lock; the later one then fails to serialize, as the row changed after
 // its snapshot, and Update runs it again on the new row.
+//
+// The same statement reads what a redemption reads next, for the
+// transaction to answer until it writes: the voucher's campaign; its
+// session locks and the rules of it and its campaign when there are none,
+// which is the common case, while others are read when asked for.
 func (t *tx) LockVoucher(ctx context.Context, key string) (*promo.Voucher, error) {
-	v, err := scanVoucher(t.c.queryRowNow(ctx, voucherSelect+` WHERE v.key = $1 FOR UPDATE OF v`, key))
+	var found *result
+	if err := t.c.run(ctx, rowsStep(lockVoucherSQL, []any{key}, &found)); err != nil {
+		return nil, wrap(err, "read voucher")
+	}
+	types := t.c.conn.TypeMap()
+	v, err := scanVoucher(found.columns(0, voucherColumns).row(types))
 	if err != nil {
 		return nil, notFound(err, "voucher", key)
+	}
+	var sessions, rules bool
+	const more = voucherColumns + campaignColumns
+	if err := found.columns(more, more+2).row(types).Scan(&sessions, &rules); err != nil {
+		return nil, wrap(err, "read voucher")
+	}
+	ids := []string{v.ID}
+	if v.CampaignID != "" {
+		t.c.prefetched(campaignByIDSQL, []any{v.CampaignID}, found.columns(voucherColumns, more))
+		ids = append(ids, v.CampaignID)
+	}
+	if !sessions {
+		t.c.prefetched(sessionsSQL, []any{v.Seq}, &result{})
+	}
+	if !rules {
+		t.c.prefetched(rulesOfSQL, []any{ids}, &result{})
 	}
 	return v, nil
 }
