@@ -42,7 +42,8 @@ func (r reader) Customer(ctx context.Context, idOrSourceID string) (*promo.Custo
 		c, err = scanCustomer(r.q.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE id = $1`, idOrSourceID))
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		c, err = scanCustomer(r.q.QueryRow(ctx, `SELECT `+customerCols+` FROM customers WHERE source_id = $1`, idOrSourceID))
+		c, err = scanCustomer(queryRowKey(ctx, r.q, sourceIDKey("customers", idOrSourceID),
+			`SELECT `+customerCols+` FROM customers WHERE `+sourceIDIs("source_id"), idOrSourceID))
 	}
 	if err != nil {
 		return nil, notFound(err, "customer", idOrSourceID)
@@ -78,9 +79,15 @@ func (t *tx) CreateCustomer(ctx context.Context, c *promo.Customer) error {
 	if err != nil {
 		return err
 	}
+	claimed := c.SourceID != "" && t.c.claim(sourceIDKey("customers", c.SourceID))
 	return t.c.exec(ctx, `INSERT INTO customers (id, source_id, email, created_at, updated_at, data) VALUES ($1, $2, $3, $4, $5, $6)`,
 		[]any{c.ID, nullString(c.SourceID), nullString(c.Email), c.CreatedAt.Millis(), nullTime(c.UpdatedAt), data}, false,
-		func(err error) error { return customerWriteErr(err, c) })
+		func(err error) error {
+			if name, ok := uniqueViolation(err); ok && name == "customers_source_id_key" && claimed {
+				return errStale // created since it was read absent
+			}
+			return customerWriteErr(err, c)
+		})
 }
 
 // UpdateCustomer stores c over the customer with c.ID.
@@ -151,7 +158,8 @@ func (r reader) Order(ctx context.Context, idOrSourceID string) (*promo.Order, e
 		o, err = scanOrder(r.q.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE id = $1`, idOrSourceID))
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
-		o, err = scanOrder(r.q.QueryRow(ctx, `SELECT `+orderCols+` FROM orders WHERE source_id = $1`, idOrSourceID))
+		o, err = scanOrder(queryRowKey(ctx, r.q, sourceIDKey("orders", idOrSourceID),
+			`SELECT `+orderCols+` FROM orders WHERE `+sourceIDIs("source_id"), idOrSourceID))
 	}
 	if err != nil {
 		return nil, notFound(err, "order", idOrSourceID)
@@ -190,10 +198,16 @@ func (t *tx) CreateOrder(ctx context.Context, o *promo.Order) error {
 	if err != nil {
 		return err
 	}
+	claimed := o.SourceID != "" && t.c.claim(sourceIDKey("orders", o.SourceID))
 	return t.c.exec(ctx, `INSERT INTO orders (id, source_id, customer_id, status, created_at, updated_at, data)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		[]any{o.ID, nullString(o.SourceID), nullString(o.CustomerID), o.Status, o.CreatedAt.Millis(), nullTime(o.UpdatedAt), data}, false,
-		func(err error) error { return orderWriteErr(err, o) })
+		func(err error) error {
+			if name, ok := uniqueViolation(err); ok && name == "orders_source_id_key" && claimed {
+				return errStale // created since it was read absent
+			}
+			return orderWriteErr(err, o)
+		})
 }
 
 // UpdateOrder stores o over the order with o.ID.

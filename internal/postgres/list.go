@@ -111,6 +111,15 @@ func list[T any](ctx context.Context, r reader, query string, args []any, scan f
 	return out, rows.Err()
 }
 
+// sourceIDIs returns the condition that column col, a source_id, is $1,
+// as its index (ordered by a hash first, see the migration 0006) finds it.
+func sourceIDIs(col string) string {
+	return `hashtext(` + col + `) = hashtext($1) AND ` + col + ` = $1`
+}
+
+// sourceIDKey names a source_id of a table, for queryRowKey and claim.
+func sourceIDKey(table, sourceID string) string { return table + "\x00" + sourceID }
+
 // Conversions between Go's zero values and SQL's NULL: empty strings and nil
 // times are stored as NULL, so that UNIQUE columns hold any number of them.
 

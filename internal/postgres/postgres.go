@@ -29,10 +29,23 @@
 //     snapshot a statement returns the same rows. LockVoucher reads with
 //     the voucher its campaign, and whether it has session locks or rules,
 //     which a redemption reads next.
+//   - A source_id (of a customer, order or publication) read absent before
+//     the transaction began, and then created in it, is not read again:
+//     the unique index proves it absent when the row goes in, or fails the
+//     insert, and fn runs again. Read in the transaction, it would take an
+//     SSI lock on the index page where it would go, and transactions that
+//     create neighbouring source_ids would fail one another. This misses
+//     one order of events: others create the source_id and delete it again
+//     between the read and the insert, the deletion after the snapshot.
+//     fn then decided as if it ran after the deletion, on a snapshot from
+//     before it; only a deletion that also wrote something fn read could
+//     tell, and deleting a customer writes nothing a redemption reads.
 //
 // So that no transaction starves, every one takes update_gate in ACCESS
 // SHARE mode before its snapshot, and one that has failed to serialize
 // escalateAfter times takes it in ACCESS EXCLUSIVE mode and runs alone.
+// The schema keeps conflicts rare where SSI would find false ones:
+// source_ids are indexed behind a hash (migration 0006).
 package postgres
 
 import (

@@ -435,3 +435,39 @@ func TestUpdateSwallowedWriteError(t *testing.T) {
 		t.Fatalf("counter %+v: the failed Update committed", got)
 	}
 }
+
+// TestUpdateCreatedSinceRead: a customer read absent, created by another
+// Update before this one creates it, makes this one run again, which finds
+// it: the creation's unique violation is a retry, not an error.
+func TestUpdateCreatedSinceRead(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := t.Context()
+	now := promo.NewTime(time.Now())
+	var runs int
+	var found *promo.Customer
+	err := s.Update(ctx, func(tx promo.Tx) error {
+		runs++
+		c, err := tx.Customer(ctx, "src-raced")
+		switch {
+		case err == nil:
+			found = c
+			return nil
+		case promo.ErrorCode(err) != promo.ENotFound:
+			return err
+		}
+		if runs == 1 {
+			other := &promo.Customer{ID: promo.NewTimeID(promo.PrefixCustomer), SourceID: "src-raced", Metadata: promo.Metadata{}, CreatedAt: now}
+			if err := s.Update(ctx, func(tx promo.Tx) error { return tx.CreateCustomer(ctx, other) }); err != nil {
+				return fmt.Errorf("the other Update: %w", err)
+			}
+		}
+		return tx.CreateCustomer(ctx, &promo.Customer{ID: promo.NewTimeID(promo.PrefixCustomer), SourceID: "src-raced",
+			Metadata: promo.Metadata{}, CreatedAt: now})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if runs != 2 || found == nil {
+		t.Fatalf("fn ran %d times and found %v, want 2 runs, the second finding the customer", runs, found)
+	}
+}

@@ -30,8 +30,8 @@ func scanPublication(sc scanner) (*promo.Publication, error) {
 }
 
 // publication reads one publication with its vouchers.
-func (r reader) publication(ctx context.Context, query string, arg any, id string) (*promo.Publication, error) {
-	p, err := scanPublication(r.q.QueryRow(ctx, query, arg))
+func (r reader) publication(ctx context.Context, key, query string, arg any, id string) (*promo.Publication, error) {
+	p, err := scanPublication(queryRowKey(ctx, r.q, key, query, arg))
 	if err != nil {
 		return nil, notFound(err, "publication", id)
 	}
@@ -43,12 +43,13 @@ func (r reader) publication(ctx context.Context, query string, arg any, id strin
 
 // Publication returns the publication with ID id.
 func (r reader) Publication(ctx context.Context, id string) (*promo.Publication, error) {
-	return r.publication(ctx, `SELECT `+publicationCols+` FROM publications p WHERE p.id = $1`, id, id)
+	return r.publication(ctx, "", `SELECT `+publicationCols+` FROM publications p WHERE p.id = $1`, id, id)
 }
 
 // PublicationBySourceID returns the publication with source_id sourceID.
 func (r reader) PublicationBySourceID(ctx context.Context, sourceID string) (*promo.Publication, error) {
-	return r.publication(ctx, `SELECT `+publicationCols+` FROM publications p WHERE p.source_id = $1`, sourceID, sourceID)
+	return r.publication(ctx, sourceIDKey("publications", sourceID),
+		`SELECT `+publicationCols+` FROM publications p WHERE `+sourceIDIs("p.source_id"), sourceID, sourceID)
 }
 
 // CustomerPublication returns the customer's latest publication from the
@@ -82,7 +83,7 @@ func (r reader) Publications(ctx context.Context, f promo.PublicationFilter) ([]
 		w.add("p.id IN (SELECT publication_id FROM publication_vouchers WHERE voucher_seq = ?)", seq)
 	}
 	if f.SourceID != "" {
-		w.add("p.source_id = ?", f.SourceID)
+		w.add("hashtext(p.source_id) = hashtext(?) AND p.source_id = ?", f.SourceID, f.SourceID)
 	}
 	if f.Result != "" {
 		w.add("p.result = ?", f.Result)
@@ -160,11 +161,15 @@ func (t *tx) CreatePublication(ctx context.Context, p *promo.Publication) error 
 		}
 		metadata = b
 	}
+	claimed := p.SourceID != "" && t.c.claim(sourceIDKey("publications", p.SourceID))
 	err := t.c.exec(ctx, `INSERT INTO publications (id, source_id, campaign_id, customer_id, channel, result, metadata, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		[]any{p.ID, nullString(p.SourceID), nullString(p.CampaignID), nullString(p.CustomerID), nullString(p.Channel), p.Result, metadata,
 			p.CreatedAt.Millis()}, false, func(err error) error {
 			if name, ok := uniqueViolation(err); ok {
+				if name == "publications_source_id_key" && claimed {
+					return errStale // created since it was read absent
+				}
 				if name == "publications_source_id_key" {
 					e := promo.Errorf(promo.EDuplicateSourceID, "A publication with source_id %s already exists", p.SourceID)
 					e.ResourceID, e.ResourceType, e.Err = p.SourceID, "publication", err

@@ -79,6 +79,10 @@ type preRead struct {
 	sql  string
 	args []any
 	res  *result
+	// absent names the key the read found absent, when it looked one up
+	// (see readKey); claimed, that the transaction then created it.
+	absent  string
+	claimed bool
 }
 
 func newTxConn(conn *pgx.Conn, st *stats, m mode) *txConn {
@@ -116,6 +120,9 @@ func (c *txConn) beginSteps() []step {
 		{sql: gate, handle: execStep},
 	}
 	for _, r := range c.reads {
+		if r.claimed {
+			continue
+		}
 		steps = append(steps, step{sql: r.sql, args: r.args, handle: func(br pgx.BatchResults) error {
 			rows, err := br.Query()
 			if err != nil {
@@ -198,8 +205,9 @@ func (c *txConn) run(ctx context.Context, steps ...step) error {
 
 // read returns the rows of a read: kept from an earlier identical read
 // since the last write, or else read before the transaction begins, or in
-// it.
-func (c *txConn) read(ctx context.Context, sql string, args []any) (*result, error) {
+// it. key, when not empty, names the unique key the read looks up (see
+// readKey).
+func (c *txConn) read(ctx context.Context, sql string, args []any, key string) (*result, error) {
 	if err := c.doomed(); err != nil {
 		return nil, err
 	}
@@ -214,7 +222,7 @@ func (c *txConn) read(ctx context.Context, sql string, args []any) (*result, err
 		err error
 	)
 	if !c.begun && len(c.pending) == 0 && !c.mode.alone {
-		res, err = c.preRead(ctx, sql, args)
+		res, err = c.preRead(ctx, sql, args, key)
 	} else {
 		err = c.run(ctx, step{sql: sql, args: args, handle: func(br pgx.BatchResults) error {
 			rows, err := br.Query()
@@ -236,7 +244,7 @@ func (c *txConn) read(ctx context.Context, sql string, args []any) (*result, err
 
 // preRead reads outside the transaction, which has not begun, and keeps
 // the read to repeat in it.
-func (c *txConn) preRead(ctx context.Context, sql string, args []any) (*result, error) {
+func (c *txConn) preRead(ctx context.Context, sql string, args []any, key string) (*result, error) {
 	c.stats.roundTrips.Add(1)
 	c.stats.statements.Add(1)
 	rows, err := c.conn.Query(ctx, sql, args...)
@@ -247,8 +255,45 @@ func (c *txConn) preRead(ctx context.Context, sql string, args []any) (*result, 
 	if err != nil {
 		return nil, err
 	}
-	c.reads = append(c.reads, preRead{sql: sql, args: slices.Clone(args), res: res})
+	r := preRead{sql: sql, args: slices.Clone(args), res: res}
+	if len(res.rows) == 0 {
+		r.absent = key
+	}
+	c.reads = append(c.reads, r)
 	return res, nil
+}
+
+// readKey is QueryRow for a statement that looks up one row by a unique
+// key, named by key (its table and value). When the read, made before the
+// transaction began, finds nothing, and the transaction then creates a
+// row with that key (claim), the read is not repeated when it begins:
+// the unique index proves the key free when the row goes in, or fails the
+// insert, which then runs fn again (errStale). A key read absent and
+// repeated would lock the index page where it would be, for SSI, and
+// transactions creating keys that fall on one page would fail each other.
+func (c *txConn) readKey(ctx context.Context, key, sql string, args ...any) pgx.Row {
+	res, err := c.read(ctx, sql, args, key)
+	return &resultRow{res: res, err: err, types: c.conn.TypeMap()}
+}
+
+// claim reports whether the transaction read key absent before it began,
+// and marks those reads as claimed: the transaction creates key.
+func (c *txConn) claim(key string) bool {
+	found := false
+	for i := range c.reads {
+		if r := &c.reads[i]; r.absent == key {
+			r.claimed, found = true, true
+		}
+	}
+	return found
+}
+
+// queryRowKey is readKey in a transaction and QueryRow elsewhere.
+func queryRowKey(ctx context.Context, q querier, key, sql string, args ...any) pgx.Row {
+	if c, ok := q.(*txConn); ok {
+		return c.readKey(ctx, key, sql, args...)
+	}
+	return q.QueryRow(ctx, sql, args...)
 }
 
 func (c *txConn) keep(key string, res *result) {
@@ -285,7 +330,7 @@ func (c *txConn) changed() { clear(c.cache) }
 // Query and QueryRow are the reads of the transaction's reader.
 
 func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
-	res, err := c.read(ctx, sql, args)
+	res, err := c.read(ctx, sql, args, "")
 	if err != nil {
 		return nil, err
 	}
@@ -293,7 +338,7 @@ func (c *txConn) Query(ctx context.Context, sql string, args ...any) (pgx.Rows, 
 }
 
 func (c *txConn) QueryRow(ctx context.Context, sql string, args ...any) pgx.Row {
-	res, err := c.read(ctx, sql, args)
+	res, err := c.read(ctx, sql, args, "")
 	return &resultRow{res: res, err: err, types: c.conn.TypeMap()}
 }
 
