@@ -45,7 +45,9 @@
 // SHARE mode before its snapshot, and one that has failed to serialize
 // escalateAfter times takes it in ACCESS EXCLUSIVE mode and runs alone.
 // The schema keeps conflicts rare where SSI would find false ones:
-// source_ids are indexed behind a hash (migration 0006).
+// source_ids are indexed behind a hash (migration 0006), and a voucher's
+// page has room for an update of each of its rows, which so writes no
+// index entry (0007).
 package postgres
 
 import (
