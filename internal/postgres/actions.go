@@ -187,7 +187,14 @@ func (r reader) Audit(ctx context.Context, f promo.AuditFilter) ([]*promo.AuditE
 	return es, n, nil
 }
 
-// AppendAudit appends e and sets its ID.
+// AppendAudit appends e and sets its ID. IDs come from the table's
+// sequence, in the order they are taken: usually here, in the round trip
+// of the insert. A transaction that first looked up a key (a customer by
+// source_id, say) took one ahead, in the round trip of that read, and its
+// first entry takes that one and is sent with its next statement; it is
+// ordered among others by its transaction's start, not its append, which
+// is no further from the order entries become visible in, their
+// transactions' commits.
 func (t *tx) AppendAudit(ctx context.Context, e *promo.AuditEntry) error {
 	var details any
 	if e.Details != nil {
@@ -197,10 +204,15 @@ func (t *tx) AppendAudit(ctx context.Context, e *promo.AuditEntry) error {
 		}
 		details = b
 	}
+	args := []any{e.Time.Millis(), nullString(e.APIKeyID), e.Action, e.ResourceType, e.ResourceID, nullString(e.CampaignID),
+		nullString(e.VoucherID), details}
+	if id, ok := t.c.auditID(); ok {
+		e.ID = id
+		return t.c.exec(ctx, `INSERT INTO audit_log (time, api_key_id, action, resource_type, resource_id, campaign_id, voucher_id, details, id)
+			OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, append(args, id), false, wrapErr("append audit"))
+	}
 	err := t.c.queryRowNow(ctx, `INSERT INTO audit_log (time, api_key_id, action, resource_type, resource_id, campaign_id, voucher_id, details)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`,
-		e.Time.Millis(), nullString(e.APIKeyID), e.Action, e.ResourceType, e.ResourceID, nullString(e.CampaignID),
-		nullString(e.VoucherID), details).Scan(&e.ID)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id`, args...).Scan(&e.ID)
 	return wrap(err, "append audit")
 }
 

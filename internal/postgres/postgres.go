@@ -13,7 +13,7 @@
 // skip rows another transaction holds (FOR UPDATE SKIP LOCKED), and
 // LockVoucher queues redemptions of one code (FOR UPDATE).
 //
-// An Update makes few round trips, since on one machine
+// An Update makes few round trips, a redemption three, since on one machine
 // a round trip costs the server and PostgreSQL more CPU than most
 // statements do (tx.go):
 //

@@ -436,6 +436,102 @@ func TestUpdateSwallowedWriteError(t *testing.T) {
 	}
 }
 
+// TestRedemptionRoundTrips: a redemption by a new customer, the store calls
+// engine.Redeem makes in their order, costs three round trips: the
+// customer's lookup, then its creation with the voucher's lock, then the
+// writes with the COMMIT. The campaign, session locks and rules come with
+// the voucher, as they are in the transaction's snapshot.
+func TestRedemptionRoundTrips(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := t.Context()
+	now := promo.NewTime(time.Now())
+	one := int64(1)
+	c := &promo.Campaign{Name: "Trips", CampaignType: promo.CampaignDiscountCoupons, Type: promo.CampaignStatic, Active: true, CreatedAt: now}
+	v := &promo.Voucher{Code: "TRIP-1", Key: "TRIP1", Active: true, CreatedAt: now}
+	if err := s.Update(ctx, func(tx promo.Tx) error {
+		if err := tx.CreateCampaign(ctx, c); err != nil {
+			return err
+		}
+		tier := &promo.Tier{CampaignID: c.ID, Template: promo.VoucherTemplate{Type: promo.VoucherDiscount,
+			Discount: &promo.Discount{Type: promo.DiscountAmount, AmountOff: 100}, Redemption: promo.Quantity{Quantity: &one}}}
+		if err := tx.CreateTier(ctx, tier); err != nil {
+			return err
+		}
+		v.CampaignID, v.TierID = c.ID, tier.ID
+		_, err := tx.InsertVouchers(ctx, []*promo.Voucher{v})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	attempts, trips, statements := s.Stats()
+	err := s.Update(ctx, func(tx promo.Tx) error {
+		if _, err := tx.Customer(ctx, "trip-customer"); promo.ErrorCode(err) != promo.ENotFound {
+			return fmt.Errorf("customer: %v, want %s", err, promo.ENotFound)
+		}
+		cust := &promo.Customer{ID: promo.NewTimeID(promo.PrefixCustomer), SourceID: "trip-customer", Metadata: promo.Metadata{}, CreatedAt: now}
+		if err := tx.CreateCustomer(ctx, cust); err != nil {
+			return err
+		}
+		e := &promo.AuditEntry{Time: now, Action: promo.AuditCreated, ResourceType: "customer", ResourceID: cust.ID}
+		if err := tx.AppendAudit(ctx, e); err != nil {
+			return err
+		}
+		if e.ID == 0 {
+			return errors.New("AppendAudit set no ID")
+		}
+		got, err := tx.LockVoucher(ctx, v.Key)
+		if err != nil {
+			return err
+		}
+		camp, err := tx.Campaign(ctx, got.CampaignID)
+		if err != nil {
+			return err
+		}
+		if camp.Name != c.Name || !camp.Active {
+			return fmt.Errorf("campaign %+v, want %s, active", camp, c.Name)
+		}
+		if ss, err := tx.Sessions(ctx, got.Seq, now); err != nil || len(ss) != 0 {
+			return fmt.Errorf("sessions %v, %v; want none", ss, err)
+		}
+		if rs, err := tx.RulesOf(ctx, got.ID, camp.ID); err != nil || len(rs) != 0 {
+			return fmt.Errorf("rules %v, %v; want none", rs, err)
+		}
+		o := &promo.Order{ID: promo.NewTimeID(promo.PrefixOrder), Status: promo.OrderCreated, Amount: 5000, CustomerID: cust.ID,
+			Metadata: promo.Metadata{}, Items: []promo.OrderItem{}, CreatedAt: now}
+		if err := tx.CreateOrder(ctx, o); err != nil {
+			return err
+		}
+		got.RedeemedQuantity++
+		got.UpdatedAt = &now
+		if err := tx.UpdateVoucher(ctx, got); err != nil {
+			return err
+		}
+		r := &promo.Redemption{ID: promo.NewTimeID(promo.PrefixRedemption), Object: promo.ObjectRedemption, Date: now,
+			CustomerID: cust.ID, Amount: 100, Result: promo.ResultSuccess, Status: promo.StatusSucceeded, Order: o,
+			VoucherID: got.ID, Code: got.Code, CampaignID: c.ID, Campaign: c.Name, Metadata: promo.Metadata{}}
+		if err := tx.CreateRedemption(ctx, r); err != nil {
+			return err
+		}
+		return tx.AddCounters(ctx, promo.Day(now.Time), promo.Counter{Count: 1, Amount: 100, OrderAmount: 5000},
+			promo.CounterVoucher(got.ID), promo.CounterCampaign(c.ID), promo.CounterCustomer(cust.ID))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, r, n := s.Stats()
+	if a-attempts != 1 || r-trips != 3 {
+		t.Fatalf("the redemption took %d attempts and %d round trips (%d statements), want 1 and 3", a-attempts, r-trips, n-statements)
+	}
+	t.Logf("%d statements", n-statements)
+	got, err := s.Voucher(ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RedeemedQuantity != 1 {
+		t.Fatalf("voucher redeemed %d times, want 1", got.RedeemedQuantity)
+	}
+}
+
 // TestUpdateCreatedSinceRead: a customer read absent, created by another
 // Update before this one creates it, makes this one run again, which finds
 // it: the creation's unique violation is a retry, not an error.

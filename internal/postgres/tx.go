@@ -47,6 +47,8 @@ type txConn struct {
 	reads   []preRead // reads made before BEGIN, to read again after it
 	cache   map[string]*result
 
+	auditIDs []int64 // IDs reserved for audit entries
+
 	retry   error // the first serialization failure or deadlock
 	rerun   error // the first queued write that failed
 	stale   bool  // a read made before BEGIN changed
@@ -247,13 +249,36 @@ func (c *txConn) read(ctx context.Context, sql string, args []any, key string) (
 func (c *txConn) preRead(ctx context.Context, sql string, args []any, key string) (*result, error) {
 	c.stats.roundTrips.Add(1)
 	c.stats.statements.Add(1)
-	rows, err := c.conn.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, err
-	}
-	res, err := buffer(rows)
-	if err != nil {
-		return nil, err
+	var res *result
+	if key == "" || len(c.auditIDs) > 0 {
+		rows, err := c.conn.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, err
+		}
+		if res, err = buffer(rows); err != nil {
+			return nil, err
+		}
+	} else {
+		// What a key lookup finds absent is usually created, and what it
+		// finds changed, and either is audited: an ID for the audit entry
+		// comes with the read (see AppendAudit).
+		c.stats.statements.Add(1)
+		var id int64
+		b := &pgx.Batch{}
+		b.Queue(sql, args...)
+		b.Queue(`SELECT nextval('audit_log_id_seq')`)
+		br := c.conn.SendBatch(ctx, b)
+		err := rowsStep(sql, args, &res).handle(br)
+		if err == nil {
+			err = br.QueryRow().Scan(&id)
+		}
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return nil, err
+		}
+		c.auditIDs = append(c.auditIDs, id)
 	}
 	r := preRead{sql: sql, args: slices.Clone(args), res: res}
 	if len(res.rows) == 0 {
@@ -274,6 +299,17 @@ func (c *txConn) preRead(ctx context.Context, sql string, args []any, key string
 func (c *txConn) readKey(ctx context.Context, key, sql string, args ...any) pgx.Row {
 	res, err := c.read(ctx, sql, args, key)
 	return &resultRow{res: res, err: err, types: c.conn.TypeMap()}
+}
+
+// auditID returns an ID reserved for an audit entry, and false when there
+// is none.
+func (c *txConn) auditID() (int64, bool) {
+	if len(c.auditIDs) == 0 {
+		return 0, false
+	}
+	id := c.auditIDs[0]
+	c.auditIDs = c.auditIDs[1:]
+	return id, true
 }
 
 // claim reports whether the transaction read key absent before it began,
