@@ -48,3 +48,40 @@ func (c *templateCache) decode(data []byte, t *promo.VoucherTemplate) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// campaignData remembers decoded campaigns by their stored JSON, as
+// templates does templates: a redemption reads its campaign, and decoding
+// it was a twentieth of the CPU time of one.
+var campaignData = campaignCache{max: 1024}
+
+type campaignCache struct {
+	mu  sync.RWMutex
+	m   map[string]*promo.Campaign
+	max int // entries; the cache is emptied when it is full
+}
+
+// decode sets *c to the campaign stored as data.
+func (cc *campaignCache) decode(data []byte, c *promo.Campaign) error {
+	if len(data) > maxCachedTemplate {
+		return unmarshal(data, c)
+	}
+	cc.mu.RLock()
+	cached := cc.m[string(data)]
+	cc.mu.RUnlock()
+	if cached != nil {
+		*c = *cached.Clone()
+		return nil
+	}
+	var decoded promo.Campaign
+	if err := unmarshal(data, &decoded); err != nil {
+		return err
+	}
+	*c = *decoded.Clone()
+	cc.mu.Lock()
+	if len(cc.m) >= cc.max || cc.m == nil {
+		cc.m = make(map[string]*promo.Campaign)
+	}
+	cc.m[string(data)] = &decoded
+	cc.mu.Unlock()
+	return nil
+}
