@@ -30,7 +30,7 @@ func scanCampaign(sc scanner) (*promo.Campaign, error) {
 	if err := sc.Scan(&id, &name, &count, &created, &updated, &data); err != nil {
 		return nil, err
 	}
-	if err := campaignData.decode(data, &c); err != nil {
+	if err := campaignData.Decode(data, &c); err != nil {
 		return nil, err
 	}
 	// The columns are the truth; data holds the rest.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"promo/internal/jsoncache"
 	"promo/internal/promo"
 )
 
@@ -218,3 +219,12 @@ func duplicate(err error, resource, id string) *promo.Error {
 	e.Err = err
 	return e
 }
+
+// templates decodes voucher templates: the vouchers of a tier share its
+// template, and decoding it was a third of the CPU time of
+// GET /v1/vouchers/{code}.
+var templates = jsoncache.New(4096, unmarshal, func(t *promo.VoucherTemplate) promo.VoucherTemplate { return t.Clone() })
+
+// campaignData decodes campaigns: a redemption reads its campaign, and
+// decoding it was a twentieth of the CPU time of one.
+var campaignData = jsoncache.New(1024, unmarshal, func(c *promo.Campaign) promo.Campaign { return *c.Clone() })

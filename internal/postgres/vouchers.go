@@ -57,11 +57,11 @@ func scanVoucher(sc scanner) (*promo.Voucher, error) {
 	switch {
 	case own != nil:
 		v.OwnTemplate = true
-		if err := templates.decode(own, &v.Template); err != nil {
+		if err := templates.Decode(own, &v.Template); err != nil {
 			return nil, err
 		}
 	case tierTemplate != nil:
-		if err := templates.decode(tierTemplate, &v.Template); err != nil {
+		if err := templates.Decode(tierTemplate, &v.Template); err != nil {
 			return nil, err
 		}
 	}

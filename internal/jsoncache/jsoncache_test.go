@@ -1,6 +1,7 @@
-package sqlite
+package jsoncache
 
 import (
+	"encoding/json"
 	"testing"
 
 	"promo/internal/promo"
@@ -9,10 +10,10 @@ import (
 // TestTemplateCacheHandsOutCopies checks that a caller changing the template
 // it read changes nothing for the next reader of the same stored JSON.
 func TestTemplateCacheHandsOutCopies(t *testing.T) {
-	c := templateCache{max: 2}
+	c := New(2, json.Unmarshal, func(t *promo.VoucherTemplate) promo.VoucherTemplate { return t.Clone() })
 	data := []byte(`{"type":"DISCOUNT_VOUCHER","discount":{"type":"AMOUNT","amount_off":100},"redemption":{"quantity":3},"metadata":{"tier":"gold","tags":["a"],"nested":{"k":1}}}`)
 	var first promo.VoucherTemplate
-	if err := c.decode(data, &first); err != nil {
+	if err := c.Decode(data, &first); err != nil {
 		t.Fatal(err)
 	}
 	first.Discount.AmountOff = 1
@@ -22,7 +23,7 @@ func TestTemplateCacheHandsOutCopies(t *testing.T) {
 	first.Metadata["nested"].(map[string]any)["k"] = "changed"
 	for range 2 { // from the cache, then again
 		var next promo.VoucherTemplate
-		if err := c.decode(data, &next); err != nil {
+		if err := c.Decode(data, &next); err != nil {
 			t.Fatal(err)
 		}
 		if next.Discount.AmountOff != 100 || *next.Redemption.Quantity != 3 || next.Metadata["tier"] != "gold" ||
@@ -33,14 +34,14 @@ func TestTemplateCacheHandsOutCopies(t *testing.T) {
 	// A full cache starts over rather than growing.
 	for _, d := range []string{`{"type":"A"}`, `{"type":"B"}`, `{"type":"C"}`} {
 		var tpl promo.VoucherTemplate
-		if err := c.decode([]byte(d), &tpl); err != nil {
+		if err := c.Decode([]byte(d), &tpl); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if len(c.m) > c.max {
 		t.Fatalf("the cache holds %d entries, max %d", len(c.m), c.max)
 	}
-	if err := c.decode([]byte(`{"type":`), new(promo.VoucherTemplate)); err == nil {
+	if err := c.Decode([]byte(`{"type":`), new(promo.VoucherTemplate)); err == nil {
 		t.Fatal("bad JSON decoded without an error")
 	}
 }
