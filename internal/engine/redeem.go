@@ -603,7 +603,8 @@ func lockedByOthers(ctx context.Context, r promo.Reader, v *promo.Voucher, s *Se
 	return n, nil
 }
 
-// ruleCounter answers the limit rules' counts from the store's counters.
+// ruleCounter answers the limit rules' counts from the store's counters,
+// the scopes counterScopes adds to.
 type ruleCounter struct {
 	ctx  context.Context
 	r    promo.Reader

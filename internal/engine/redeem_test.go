@@ -289,6 +289,66 @@ func TestRollback(t *testing.T) {
 	}
 }
 
+// TestRedemptionCounters: a redemption adds to the counters the limit rules
+// read, and to no other: a campaign's code to its campaign's scopes, a
+// standalone code to its own, both to the customer's; a rollback takes its
+// amounts back out of the same ones.
+func TestRedemptionCounters(t *testing.T) {
+	b := setup(t, engine.Options{})
+	ctx := context.Background()
+	c, err := b.eng.CreateCampaign(ctx, engine.CampaignInput{Name: "counted", Type: promo.CampaignStatic, Voucher: &engine.TemplateInput{Discount: &tenOff}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	inCampaign, err := b.eng.AddVoucherWithCode(ctx, c.Campaign.ID, "CNT-1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	alone := b.voucherWith(t, "CNT-2", 0, tenOff, nil)
+	var redemptions []string
+	for _, code := range []string{"CNT-1", "CNT-2"} {
+		res, _, err := b.eng.Redeem(ctx, redeemReq(code, "counted-customer", 5000))
+		if err != nil {
+			t.Fatal(err)
+		}
+		redemptions = append(redemptions, res.Redemptions[0].ID)
+	}
+	cust, err := b.store.Customer(ctx, "counted-customer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(when string, amount int64, want map[string]int64) {
+		t.Helper()
+		for scope, count := range want {
+			got, err := b.store.Counter(ctx, scope, promo.AllTime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Count != count || got.Amount != amount*count {
+				t.Errorf("%s: counter %s = %+v, want count %d and amount %d", when, scope, got, count, amount*count)
+			}
+		}
+	}
+	counts := map[string]int64{
+		promo.CounterCampaign(c.Campaign.ID):                  1,
+		promo.CounterCampaignCustomer(c.Campaign.ID, cust.ID): 1,
+		promo.CounterVoucher(alone.ID):                        1,
+		promo.CounterVoucherCustomer(alone.ID, cust.ID):       1,
+		promo.CounterCustomer(cust.ID):                        2,
+		promo.CounterVoucher(inCampaign.ID):                   0,
+		promo.CounterVoucherCustomer(inCampaign.ID, cust.ID):  0,
+	}
+	check("after the redemptions", 1000, counts)
+	for _, id := range redemptions {
+		if _, _, err := b.eng.Rollback(ctx, id, engine.RollbackInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The rollbacks keep the counts (the codes stay used) and give the
+	// discounts back.
+	check("after the rollbacks", 0, counts)
+}
+
 // TestRedeemIdempotency: retries with one key take effect once, even
 // concurrently; the key with another request is refused.
 func TestRedeemIdempotency(t *testing.T) {

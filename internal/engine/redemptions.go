@@ -151,17 +151,25 @@ func (e *Engine) redeem(ctx context.Context, tx promo.Tx, out *RedemptionResult,
 }
 
 // counterScopes are the counters a redemption of v by the customer adds
-// to.
+// to: those the limit rules and budgets read (see ruleCounter.count).
+// They count a campaign's codes by campaign, so a code of a campaign adds
+// to no counter of its own: three rows per redemption rather than five.
 func counterScopes(v *promo.Voucher, custID string) []string {
-	scopes := []string{promo.CounterVoucher(v.ID)}
-	if v.CampaignID != "" {
+	scopes := make([]string, 0, 3)
+	switch {
+	case v.CampaignID != "":
 		scopes = append(scopes, promo.CounterCampaign(v.CampaignID))
-	}
-	if custID != "" {
-		scopes = append(scopes, promo.CounterVoucherCustomer(v.ID, custID), promo.CounterCustomer(custID))
-		if v.CampaignID != "" {
+		if custID != "" {
 			scopes = append(scopes, promo.CounterCampaignCustomer(v.CampaignID, custID))
 		}
+	default:
+		scopes = append(scopes, promo.CounterVoucher(v.ID))
+		if custID != "" {
+			scopes = append(scopes, promo.CounterVoucherCustomer(v.ID, custID))
+		}
+	}
+	if custID != "" {
+		scopes = append(scopes, promo.CounterCustomer(custID))
 	}
 	return scopes
 }

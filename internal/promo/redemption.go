@@ -160,12 +160,13 @@ func SessionTTL(ttl int64, unit string) (time.Duration, error) {
 }
 
 // Counter scopes: the counts and amounts the store keeps per scope and
-// per UTC day for limit rules and budgets.
+// per UTC day for limit rules and budgets. A code of a campaign counts
+// in its campaign's scopes only.
 //
 //	CounterCampaign(c)              every redemption of campaign c
 //	CounterCampaignCustomer(c, u)   customer u's redemptions in campaign c
-//	CounterVoucherCustomer(v, u)    customer u's redemptions of voucher v
-//	CounterVoucher(v)               every redemption of voucher v
+//	CounterVoucherCustomer(v, u)    customer u's redemptions of standalone voucher v
+//	CounterVoucher(v)               every redemption of standalone voucher v
 //	CounterCustomer(u)              customer u's redemptions anywhere
 func CounterCampaign(campaignID string) string { return "c|" + campaignID }
 
