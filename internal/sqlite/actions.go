@@ -201,10 +201,16 @@ func (t *tx) AppendAudit(ctx context.Context, e *promo.AuditEntry) error {
 		}
 		details = s
 	}
-	err := t.c.queryRow(ctx, `INSERT INTO audit_log (time, api_key_id, action, resource_type, resource_id, campaign_id, voucher_id, details)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+	// The ID is the rowid SQLite reports, not one read back with RETURNING,
+	// which costs a result set: about half the insert's time.
+	res, err := t.c.exec(ctx, `INSERT INTO audit_log (time, api_key_id, action, resource_type, resource_id, campaign_id, voucher_id, details)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Time.Millis(), nullString(e.APIKeyID), e.Action, e.ResourceType, e.ResourceID, nullString(e.CampaignID),
-		nullString(e.VoucherID), details).Scan(&e.ID)
+		nullString(e.VoucherID), details)
+	if err != nil {
+		return wrap(err, "append audit")
+	}
+	e.ID, err = res.LastInsertId()
 	return wrap(err, "append audit")
 }
 
