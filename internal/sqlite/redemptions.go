@@ -125,13 +125,14 @@ func (r reader) Counter(ctx context.Context, scope string, fromDay int64) (promo
 }
 
 // AddCounters adds delta to the counters of scopes for day, which counts
-// for all time too (see Counter), in one statement.
+// for all time too (see Counter), in one statement: OR FAIL, for no
+// statement journal (see attemptRows).
 func (t *tx) AddCounters(ctx context.Context, day int64, delta promo.Counter, scopes ...string) error {
 	if len(scopes) == 0 {
 		return nil
 	}
 	var b strings.Builder
-	b.WriteString(`INSERT INTO redemption_counters (scope, day, count, amount, order_amount) VALUES (?, ?, ?, ?, ?)`)
+	b.WriteString(`INSERT OR FAIL INTO redemption_counters (scope, day, count, amount, order_amount) VALUES (?, ?, ?, ?, ?)`)
 	args := make([]any, 0, 5*len(scopes))
 	for i, s := range scopes {
 		if i > 0 {
