@@ -121,8 +121,11 @@ func (e *Engine) Publish(ctx context.Context, in PublishInput) (*Published, []by
 		if cust, err = e.upsertCustomer(ctx, tx, *in.Customer); err != nil {
 			return err
 		}
+		// A time-ordered ID, as a redemption's and an order's: new
+		// publications append to the ID indexes rather than land all
+		// over them.
 		p := &promo.Publication{
-			ID:         promo.NewID(promo.PrefixPublication),
+			ID:         promo.NewTimeID(promo.PrefixPublication),
 			SourceID:   in.SourceID,
 			CustomerID: cust.ID,
 			Channel:    in.Channel,
