@@ -115,7 +115,7 @@ func (e *Engine) redeem(ctx context.Context, tx promo.Tx, out *RedemptionResult,
 		v := res.Voucher
 		v.RedeemedQuantity++
 		v.UpdatedAt = &now
-		if err := tx.UpdateVoucher(ctx, v); err != nil {
+		if err := tx.UpdateRedeemedQuantity(ctx, v); err != nil {
 			return err
 		}
 		if in.Session != nil {
@@ -419,7 +419,7 @@ func (e *Engine) rollbackOne(ctx context.Context, tx promo.Tx, r *promo.Redempti
 		if v, err := tx.Voucher(ctx, r.VoucherID); err == nil && v.RedeemedQuantity > 0 {
 			v.RedeemedQuantity--
 			v.UpdatedAt = &now
-			if err := tx.UpdateVoucher(ctx, v); err != nil {
+			if err := tx.UpdateRedeemedQuantity(ctx, v); err != nil {
 				return nil, err
 			}
 		} else if err != nil && promo.ErrorCode(err) != promo.ENotFound {

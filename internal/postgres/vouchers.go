@@ -430,6 +430,16 @@ func (t *tx) UpdateVoucher(ctx context.Context, v *promo.Voucher) error {
 	return t.c.exec(ctx, q, args, true, affectedErr("update voucher", "voucher", v.ID))
 }
 
+// UpdateRedeemedQuantity stores v's redeemed quantity and update time.
+func (t *tx) UpdateRedeemedQuantity(ctx context.Context, v *promo.Voucher) error {
+	seq, ok := promo.VoucherSeq(v.ID)
+	if !ok {
+		return promo.NotFound("voucher", v.ID)
+	}
+	return t.c.exec(ctx, `UPDATE vouchers SET redeemed_quantity = $1, updated_at = $2 WHERE seq = $3`,
+		[]any{v.RedeemedQuantity, nullTime(v.UpdatedAt), seq}, true, affectedErr("update voucher", "voucher", v.ID))
+}
+
 // DeleteVoucher deletes the voucher with ID id.
 func (t *tx) DeleteVoucher(ctx context.Context, id string) error {
 	seq, ok := promo.VoucherSeq(id)

@@ -210,6 +210,11 @@ type Tx interface {
 	// RedeemedQuantity, UpdatedAt and, when v.OwnTemplate, its Template;
 	// ENotFound.
 	UpdateVoucher(ctx context.Context, v *Voucher) error
+	// UpdateRedeemedQuantity stores v's RedeemedQuantity and UpdatedAt and
+	// nothing else of it: what a redemption or a rollback changes. It
+	// leaves the indexes on the voucher's other columns alone, which
+	// UpdateVoucher rewrites; ENotFound.
+	UpdateRedeemedQuantity(ctx context.Context, v *Voucher) error
 	// DeleteVoucher deletes a voucher and takes it from its campaign's
 	// VouchersCount; ENotFound.
 	DeleteVoucher(ctx context.Context, id string) error

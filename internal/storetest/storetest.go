@@ -32,6 +32,7 @@ func Run(t *testing.T, open func(t *testing.T) promo.Store) {
 		{"InsertVouchersSkipsDuplicates", testInsertVouchersDuplicates},
 		{"InsertVouchersNoCampaign", testInsertVouchersNoCampaign},
 		{"UpdateVoucher", testUpdateVoucher},
+		{"UpdateRedeemedQuantity", testUpdateRedeemedQuantity},
 		{"DeleteVoucher", testDeleteVoucher},
 		{"Vouchers", testVouchers},
 		{"TakeVoucher", testTakeVoucher},
@@ -625,6 +626,46 @@ func testUpdateVoucher(t *testing.T, b *bundle) {
 	missing := *v
 	missing.ID = promo.VoucherID(v.Seq + 100)
 	wantCode(t, b.updateErr(func(tx promo.Tx) error { return tx.UpdateVoucher(b.ctx, &missing) }), promo.ENotFound)
+}
+
+// testUpdateRedeemedQuantity: UpdateRedeemedQuantity stores the redeemed
+// quantity and the update time, and no other change made to the voucher;
+// the voucher stays in its campaign's publication pool.
+func testUpdateRedeemedQuantity(t *testing.T, b *bundle) {
+	c, tier := b.campaign(t, "Redeemed", 1)
+	v := b.tierVoucher(t, tier, "RED-1", 2)
+	b.insert(t, v)
+
+	changed := *v
+	changed.RedeemedQuantity = 3
+	changed.UpdatedAt = b.atPtr(4)
+	// Not stored: only the quantity and the time are.
+	changed.Active = false
+	changed.HolderID = "cust_1"
+	changed.PublishCount = 2
+	b.update(t, func(tx promo.Tx) error { return tx.UpdateRedeemedQuantity(b.ctx, &changed) })
+	got, err := b.s.Voucher(b.ctx, v.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.RedeemedQuantity != 3 || got.UpdatedAt == nil || !got.UpdatedAt.Equal(changed.UpdatedAt.Time) ||
+		!got.Active || got.HolderID != "" || got.PublishCount != 0 {
+		t.Fatalf("voucher after UpdateRedeemedQuantity: %+v", got)
+	}
+	b.update(t, func(tx promo.Tx) error {
+		taken, err := tx.TakeVoucher(b.ctx, c.ID)
+		if err != nil {
+			return err
+		}
+		if taken.ID != v.ID || taken.RedeemedQuantity != 3 {
+			return fmt.Errorf("took %s (redeemed %d), want %s (3)", taken.ID, taken.RedeemedQuantity, v.ID)
+		}
+		return nil
+	})
+
+	missing := changed
+	missing.ID = promo.VoucherID(v.Seq + 100)
+	wantCode(t, b.updateErr(func(tx promo.Tx) error { return tx.UpdateRedeemedQuantity(b.ctx, &missing) }), promo.ENotFound)
 }
 
 func testDeleteVoucher(t *testing.T, b *bundle) {
