@@ -183,18 +183,20 @@ func (r reader) Audit(ctx context.Context, f promo.AuditFilter) ([]*promo.AuditE
 	return es, n, nil
 }
 
-// auditWhere selects the entries of f. An entry about the campaign (or
-// voucher) itself names it as its resource. The resource type is
-// redundant, IDs carry a type prefix, but it is the condition of the
-// partial indexes on resource_id (migration 0006), which SQLite uses only
-// for a read that repeats it (TestQueryPlans).
+// auditWhere selects the entries of f: those that name the campaign (or
+// voucher) in campaign_id (voucher_id), and those about it that name no
+// campaign (voucher) there. An entry about a campaign names that campaign
+// if any, so the two make every entry about it. The second term's
+// conditions are those of the partial indexes on resource_id (migration
+// 0006), which SQLite uses only for a read that repeats them
+// (TestAuditQueryPlans).
 func auditWhere(f promo.AuditFilter) where {
 	var w where
 	if f.CampaignID != "" {
-		w.add("(campaign_id = ? OR resource_type = 'campaign' AND resource_id = ?)", f.CampaignID, f.CampaignID)
+		w.add("(campaign_id = ? OR resource_type = 'campaign' AND campaign_id IS NULL AND resource_id = ?)", f.CampaignID, f.CampaignID)
 	}
 	if f.VoucherID != "" {
-		w.add("(voucher_id = ? OR resource_type = 'voucher' AND resource_id = ?)", f.VoucherID, f.VoucherID)
+		w.add("(voucher_id = ? OR resource_type = 'voucher' AND voucher_id IS NULL AND resource_id = ?)", f.VoucherID, f.VoucherID)
 	}
 	return w
 }
