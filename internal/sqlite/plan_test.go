@@ -27,6 +27,7 @@ func TestQueryPlans(t *testing.T) {
 		{takeVoucherSQL, []any{1}, "SEARCH v USING INDEX vouchers_pool (campaign_seq=?)"},
 		{claimableSQL, []any{1, 2}, "SCAN async_actions USING INDEX async_actions_open"},
 		{voucherSelect + ` WHERE v.key = ?`, []any{"K"}, "SEARCH v USING INDEX sqlite_autoindex_vouchers_1 (key=?)"},
+		{`SELECT ` + orderCols + ` FROM orders WHERE source_id = ?`, []any{"S"}, "SEARCH orders USING INDEX orders_source (source_id=?)"},
 	} {
 		rows, err := s.rdb.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
 		if err != nil {
