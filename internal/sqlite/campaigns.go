@@ -232,14 +232,5 @@ func (t *tx) UpdateTier(ctx context.Context, tr *promo.Tier) error {
 	if err != nil {
 		return err
 	}
-	res, err := t.c.exec(ctx, `UPDATE tiers SET template = ? WHERE id = ?`, data, tr.ID)
-	if err != nil {
-		return wrap(err, "update tier")
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err, "update tier")
-	} else if n == 0 {
-		return promo.NotFound("tier", strconv.FormatInt(tr.ID, 10))
-	}
-	return nil
+	return t.execOne(ctx, "update tier", "tier", strconv.FormatInt(tr.ID, 10), `UPDATE tiers SET template = ? WHERE id = ?`, data, tr.ID)
 }

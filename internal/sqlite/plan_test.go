@@ -29,20 +29,7 @@ func TestQueryPlans(t *testing.T) {
 		{voucherSelect + ` WHERE v.key = ?`, []any{"K"}, "SEARCH v USING INDEX sqlite_autoindex_vouchers_1 (key=?)"},
 		{`SELECT ` + orderCols + ` FROM orders WHERE source_id = ?`, []any{"S"}, "SEARCH orders USING INDEX orders_source (source_id=?)"},
 	} {
-		rows, err := s.rdb.Query("EXPLAIN QUERY PLAN "+tc.query, tc.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, tc.query, tc.args...)
 		if len(plan) == 0 || plan[0] != tc.want {
 			t.Errorf("plan of\n%s\nis\n\t%s\nwant it to start with %q", tc.query, strings.Join(plan, "\n\t"), tc.want)
 		}
@@ -90,20 +77,7 @@ func TestAuditQueryPlans(t *testing.T) {
 		{promo.AuditFilter{VoucherID: promo.VoucherID(7)}, []string{"INDEX audit_log_voucher ", "INDEX audit_log_voucher_resource "}},
 	} {
 		w := auditWhere(tc.f)
-		rows, err := s.rdb.Query("EXPLAIN QUERY PLAN SELECT "+auditCols+" FROM audit_log"+w.String()+" ORDER BY id DESC LIMIT 10", w.args...)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var plan []string
-		for rows.Next() {
-			var id, parent, unused int
-			var detail string
-			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-				t.Fatal(err)
-			}
-			plan = append(plan, detail)
-		}
-		rows.Close()
+		plan := queryPlan(t, s, "SELECT "+auditCols+" FROM audit_log"+w.String()+" ORDER BY id DESC LIMIT 10", w.args...)
 		all := strings.Join(plan, "\n\t")
 		for _, want := range tc.want {
 			if !strings.Contains(all+" ", want) {
@@ -111,4 +85,27 @@ func TestAuditQueryPlans(t *testing.T) {
 			}
 		}
 	}
+}
+
+// queryPlan returns the lines of SQLite's plan for query.
+func queryPlan(t *testing.T, s *Store, query string, args ...any) []string {
+	t.Helper()
+	rows, err := s.rdb.Query("EXPLAIN QUERY PLAN "+query, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }

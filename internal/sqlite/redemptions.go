@@ -98,17 +98,8 @@ func (t *tx) CreateRedemption(ctx context.Context, red *promo.Redemption) error 
 
 // UpdateRedemption stores r's status and rollback.
 func (t *tx) UpdateRedemption(ctx context.Context, red *promo.Redemption) error {
-	res, err := t.c.exec(ctx, `UPDATE redemptions SET status = ?, rollback_id = ? WHERE id = ?`,
+	return t.execOne(ctx, "update redemption", "redemption", red.ID, `UPDATE redemptions SET status = ?, rollback_id = ? WHERE id = ?`,
 		red.Status, nullString(red.RollbackID), red.ID)
-	if err != nil {
-		return wrap(err, "update redemption")
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err, "update redemption")
-	} else if n == 0 {
-		return promo.NotFound("redemption", red.ID)
-	}
-	return nil
 }
 
 // Counter returns a scope's counters from fromDay on, or all time.
@@ -508,31 +499,13 @@ func (t *tx) UpdateValidationRule(ctx context.Context, rule *promo.ValidationRul
 	if err != nil {
 		return err
 	}
-	res, err := t.c.exec(ctx, `UPDATE validation_rules SET data = ? WHERE id = ?`, data, rule.ID)
-	if err != nil {
-		return wrap(err, "update validation rule")
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err, "update validation rule")
-	} else if n == 0 {
-		return promo.NotFound("validation_rule", rule.ID)
-	}
-	return nil
+	return t.execOne(ctx, "update validation rule", "validation_rule", rule.ID, `UPDATE validation_rules SET data = ? WHERE id = ?`, data, rule.ID)
 }
 
 // DeleteValidationRule deletes a rule; its assignments go with it.
 func (t *tx) DeleteValidationRule(ctx context.Context, id string) error {
 	t.ch.rules = true
-	res, err := t.c.exec(ctx, `DELETE FROM validation_rules WHERE id = ?`, id)
-	if err != nil {
-		return wrap(err, "delete validation rule")
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err, "delete validation rule")
-	} else if n == 0 {
-		return promo.NotFound("validation_rule", id)
-	}
-	return nil
+	return t.execOne(ctx, "delete validation rule", "validation_rule", id, `DELETE FROM validation_rules WHERE id = ?`, id)
 }
 
 // CreateRuleAssignment stores an assignment.

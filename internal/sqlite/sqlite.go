@@ -642,3 +642,20 @@ func (r reader) cached(kind int) *readCache {
 
 // tx implements promo.Tx on the writer connection.
 type tx struct{ reader }
+
+// execOne runs a statement that changes one row, and answers ENotFound (of
+// resource id) when it changed none; op names the statement in errors.
+func (t *tx) execOne(ctx context.Context, op, resource, id, query string, args ...any) error {
+	res, err := t.c.exec(ctx, query, args...)
+	if err != nil {
+		return wrap(err, op)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return wrap(err, op)
+	}
+	if n == 0 {
+		return promo.NotFound(resource, id)
+	}
+	return nil
+}

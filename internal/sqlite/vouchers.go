@@ -357,16 +357,7 @@ func (t *tx) UpdateVoucher(ctx context.Context, v *promo.Voucher) error {
 		args = append(args, own)
 		q = `UPDATE vouchers SET active = ?, holder_id = ?, publish_count = ?, redeemed_quantity = ?, updated_at = ?, template = ? WHERE seq = ?`
 	}
-	res, err := t.c.exec(ctx, q, append(args, seq)...)
-	if err != nil {
-		return wrap(err, "update voucher")
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err, "update voucher")
-	} else if n == 0 {
-		return promo.NotFound("voucher", v.ID)
-	}
-	return nil
+	return t.execOne(ctx, "update voucher", "voucher", v.ID, q, append(args, seq)...)
 }
 
 // UpdateRedeemedQuantity stores v's redeemed quantity and update time.
@@ -378,17 +369,8 @@ func (t *tx) UpdateRedeemedQuantity(ctx context.Context, v *promo.Voucher) error
 		return promo.NotFound("voucher", v.ID)
 	}
 	t.ch.seqs = append(t.ch.seqs, seq)
-	res, err := t.c.exec(ctx, `UPDATE vouchers SET redeemed_quantity = ?, updated_at = ? WHERE seq = ?`,
+	return t.execOne(ctx, "update voucher", "voucher", v.ID, `UPDATE vouchers SET redeemed_quantity = ?, updated_at = ? WHERE seq = ?`,
 		v.RedeemedQuantity, nullTime(v.UpdatedAt), seq)
-	if err != nil {
-		return wrap(err, "update voucher")
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap(err, "update voucher")
-	} else if n == 0 {
-		return promo.NotFound("voucher", v.ID)
-	}
-	return nil
 }
 
 // DeleteVoucher deletes the voucher with ID id.
