@@ -166,15 +166,7 @@ func scanAudit(sc scanner) (*promo.AuditEntry, error) {
 
 // Audit lists entries in the order they were appended.
 func (r reader) Audit(ctx context.Context, f promo.AuditFilter) ([]*promo.AuditEntry, int64, error) {
-	var w where
-	// An entry about the campaign (or voucher) itself names it as its
-	// resource; IDs carry a type prefix, so resource_id alone is exact.
-	if f.CampaignID != "" {
-		w.add("(campaign_id = ? OR resource_id = ?)", f.CampaignID, f.CampaignID)
-	}
-	if f.VoucherID != "" {
-		w.add("(voucher_id = ? OR resource_id = ?)", f.VoucherID, f.VoucherID)
-	}
+	w := auditWhere(f)
 	order, args := w.page(f.ListParams, "id")
 	es, err := list(ctx, r, `SELECT `+auditCols+` FROM audit_log`+w.String()+order, args, scanAudit)
 	if err != nil {
@@ -185,6 +177,23 @@ func (r reader) Audit(ctx context.Context, f promo.AuditFilter) ([]*promo.AuditE
 		return nil, 0, wrap(err, "count audit")
 	}
 	return es, n, nil
+}
+
+// auditWhere selects the entries of f: those that name the campaign (or
+// voucher) in campaign_id (voucher_id), and those about it that name no
+// campaign (voucher) there. An entry about a campaign names that campaign
+// if any, so the two make every entry about it. The second term's
+// conditions are those of the partial indexes on resource_id (migration
+// 0008), which a read must imply for PostgreSQL to use them.
+func auditWhere(f promo.AuditFilter) where {
+	var w where
+	if f.CampaignID != "" {
+		w.add("(campaign_id = ? OR resource_type = 'campaign' AND campaign_id IS NULL AND resource_id = ?)", f.CampaignID, f.CampaignID)
+	}
+	if f.VoucherID != "" {
+		w.add("(voucher_id = ? OR resource_type = 'voucher' AND voucher_id IS NULL AND resource_id = ?)", f.VoucherID, f.VoucherID)
+	}
+	return w
 }
 
 // AppendAudit appends e and sets its ID. IDs come from the table's

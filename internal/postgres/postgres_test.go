@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -565,5 +566,56 @@ func TestUpdateCreatedSinceRead(t *testing.T) {
 	}
 	if runs != 2 || found == nil {
 		t.Fatalf("fn ran %d times and found %v, want 2 runs, the second finding the customer", runs, found)
+	}
+}
+
+// TestAuditQueryPlans: an audit read by campaign or voucher can use the
+// partial indexes on resource_id (migration 0008), on a log whose
+// statistics PostgreSQL has gathered: without their conditions in the read
+// it could not, and would scan the whole log.
+func TestAuditQueryPlans(t *testing.T) {
+	s := pgtest.Open(t)
+	ctx := t.Context()
+	err := s.Update(ctx, func(tx promo.Tx) error {
+		for i := range 4000 {
+			e := &promo.AuditEntry{Time: promo.TimeFromMillis(int64(i)), Action: promo.AuditCreated, ResourceType: "customer",
+				ResourceID: fmt.Sprintf("cust_%d", i)}
+			switch i % 4 {
+			case 1:
+				v := promo.VoucherID(int64(i % 1000))
+				e.ResourceType, e.ResourceID, e.CampaignID, e.VoucherID = "voucher", v, fmt.Sprintf("camp_%d", i%20), v
+			case 2:
+				e.ResourceType, e.ResourceID, e.CampaignID = "campaign", fmt.Sprintf("camp_%d", i%20), fmt.Sprintf("camp_%d", i%20)
+			}
+			if err := tx.AppendAudit(ctx, e); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Analyze(ctx, "audit_log"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		f    promo.AuditFilter
+		want []string
+	}{
+		{promo.AuditFilter{CampaignID: "camp_3"}, []string{"audit_log_campaign ", "audit_log_campaign_resource "}},
+		{promo.AuditFilter{VoucherID: promo.VoucherID(7)}, []string{"audit_log_voucher ", "audit_log_voucher_resource "}},
+	} {
+		q, args := postgres.AuditQuery(tc.f)
+		plan, err := s.Plan(ctx, q, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := strings.Join(plan, "\n\t")
+		for _, want := range tc.want {
+			if !strings.Contains(all+" ", want) {
+				t.Errorf("plan of the audit read %+v is\n\t%s\nwant it to use %s", tc.f, all, want)
+			}
+		}
 	}
 }
