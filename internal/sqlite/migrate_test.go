@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,11 +13,12 @@ import (
 	"promo/internal/promo"
 )
 
-// TestRebuildKeepsRows: migration 0007 rebuilds audit_log, redemptions and
-// orders. On a store at version 6 holding rows, every row keeps its
-// columns and its ID, new rows get IDs after the largest (never one of a
-// row copied), and orders' source_ids stay unique while any number of
-// orders have none.
+// TestRebuildKeepsRows: migrations 0007 and 0008 rebuild audit_log,
+// redemptions, orders, publications and publication_vouchers. On a store
+// at version 6 holding rows, every row keeps its columns and its ID, new
+// rows get IDs after the largest (never one of a row copied), orders' and
+// publications' source_ids stay unique while any number have none, and
+// publication_vouchers still references publications.
 func TestRebuildKeepsRows(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "promo.db")
@@ -52,6 +54,12 @@ func TestRebuildKeepsRows(t *testing.T) {
 	exec(`INSERT INTO orders (id, source_id, customer_id, status, created_at, data)
 		VALUES ('ord_1', 'shop-1', 'cust_1', 'CREATED', 1000, '{"id":"ord_1"}'),
 		       ('ord_2', NULL, NULL, 'PAID', 2000, '{"id":"ord_2"}')`)
+	// The later-inserted publication first in id order, and both at the
+	// same time: the lists break that tie by rowid.
+	exec(`INSERT INTO publications (id, source_id, campaign_id, customer_id, channel, result, created_at)
+		VALUES ('pub_b', 'feed-1', 'camp_1', 'cust_1', 'API', 'SUCCESS', 1000),
+		       ('pub_a', NULL, 'camp_1', 'cust_2', 'API', 'SUCCESS', 1000)`)
+	exec(`INSERT INTO publication_vouchers (publication_id, position, voucher_seq) VALUES ('pub_b', 0, 1), ('pub_a', 0, 2)`)
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +70,7 @@ func TestRebuildKeepsRows(t *testing.T) {
 	}
 	defer s.Close()
 	var version int
-	if err := s.rdb.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil || version < 7 {
+	if err := s.rdb.QueryRowContext(ctx, `SELECT max(version) FROM schema_migrations`).Scan(&version); err != nil || version < 8 {
 		t.Fatalf("schema at version %d, %v", version, err)
 	}
 
@@ -81,6 +89,32 @@ func TestRebuildKeepsRows(t *testing.T) {
 	}
 	if o, err := s.Order(ctx, "shop-1"); err != nil || o.ID != "ord_1" {
 		t.Fatalf("order by source_id: %+v, %v", o, err)
+	}
+	ps, n, err := s.Publications(ctx, promo.PublicationFilter{ListParams: promo.ListParams{Limit: 10, Page: 1, Ascending: true}})
+	if err != nil || n != 2 || ps[0].ID != "pub_b" || ps[1].ID != "pub_a" {
+		t.Fatalf("publications after the rebuild, oldest first: %d, %v", n, err)
+	}
+	var kept int
+	if err := s.rdb.QueryRowContext(ctx, `SELECT count(*) FROM publication_vouchers
+		WHERE publication_id = 'pub_b' AND position = 0 AND voucher_seq = 1 OR publication_id = 'pub_a' AND voucher_seq = 2`).Scan(&kept); err != nil || kept != 2 {
+		t.Fatalf("publication_vouchers after the rebuild: %d of 2 rows, %v", kept, err)
+	}
+	if p, err := s.PublicationBySourceID(ctx, "feed-1"); err != nil || p.ID != "pub_b" {
+		t.Fatalf("publication by source_id: %+v, %v", p, err)
+	}
+	var ref string
+	if err := s.rdb.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = 'publication_vouchers'`).Scan(&ref); err != nil ||
+		!strings.Contains(ref, "REFERENCES publications (id)") && !strings.Contains(ref, `REFERENCES "publications" (id)`) {
+		t.Fatalf("publication_vouchers after the rebuild: %s, %v", ref, err)
+	}
+	if rows, err := s.rdb.QueryContext(ctx, `PRAGMA foreign_key_check`); err != nil {
+		t.Fatal(err)
+	} else {
+		dangling := rows.Next()
+		rows.Close()
+		if dangling {
+			t.Fatal("foreign_key_check finds dangling references after the rebuild")
+		}
 	}
 
 	now := promo.NewTime(time.UnixMilli(3000))
@@ -117,5 +151,18 @@ func TestRebuildKeepsRows(t *testing.T) {
 	})
 	if pe, ok := errors.AsType[*promo.Error](err); !ok || !strings.Contains(pe.Details, "source_id shop-1") {
 		t.Fatalf("a second order with source_id shop-1: %v, want a duplicate source_id", err)
+	}
+	for i, src := range []string{"", "", "feed-1"} {
+		err := s.Update(ctx, func(tx promo.Tx) error {
+			return tx.CreatePublication(ctx, &promo.Publication{ID: fmt.Sprint("pub_new", i), SourceID: src, CampaignID: "camp_1",
+				CustomerID: "cust_3", Result: promo.PublicationSuccess, CreatedAt: now,
+				Vouchers: []*promo.Voucher{{ID: promo.VoucherID(3)}}})
+		})
+		switch {
+		case src == "" && err != nil:
+			t.Fatalf("publication %d without a source_id: %v", i, err)
+		case src != "" && promo.ErrorCode(err) != promo.EDuplicateSourceID:
+			t.Fatalf("a second publication with source_id %s: %v, want %s", src, err, promo.EDuplicateSourceID)
+		}
 	}
 }
