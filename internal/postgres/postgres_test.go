@@ -577,16 +577,7 @@ func TestAuditQueryPlans(t *testing.T) {
 	s := pgtest.Open(t)
 	ctx := t.Context()
 	err := s.Update(ctx, func(tx promo.Tx) error {
-		for i := range 4000 {
-			e := &promo.AuditEntry{Time: promo.TimeFromMillis(int64(i)), Action: promo.AuditCreated, ResourceType: "customer",
-				ResourceID: fmt.Sprintf("cust_%d", i)}
-			switch i % 4 {
-			case 1:
-				v := promo.VoucherID(int64(i % 1000))
-				e.ResourceType, e.ResourceID, e.CampaignID, e.VoucherID = "voucher", v, fmt.Sprintf("camp_%d", i%20), v
-			case 2:
-				e.ResourceType, e.ResourceID, e.CampaignID = "campaign", fmt.Sprintf("camp_%d", i%20), fmt.Sprintf("camp_%d", i%20)
-			}
+		for _, e := range storetest.AuditLog(4000) {
 			if err := tx.AppendAudit(ctx, e); err != nil {
 				return err
 			}

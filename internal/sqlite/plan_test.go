@@ -1,12 +1,12 @@
 package sqlite
 
 import (
-	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"promo/internal/promo"
+	"promo/internal/storetest"
 )
 
 // TestQueryPlans checks that the queries whose speed rests on a partial
@@ -49,16 +49,7 @@ func TestAuditQueryPlans(t *testing.T) {
 	}
 	defer s.Close()
 	err = s.Update(t.Context(), func(ptx promo.Tx) error {
-		for i := range 4000 {
-			e := &promo.AuditEntry{Time: promo.TimeFromMillis(int64(i)), Action: promo.AuditCreated, ResourceType: "customer",
-				ResourceID: fmt.Sprintf("cust_%d", i)}
-			switch i % 4 {
-			case 1:
-				v := promo.VoucherID(int64(i % 1000))
-				e.ResourceType, e.ResourceID, e.CampaignID, e.VoucherID = "voucher", v, fmt.Sprintf("camp_%d", i%20), v
-			case 2:
-				e.ResourceType, e.ResourceID, e.CampaignID = "campaign", fmt.Sprintf("camp_%d", i%20), fmt.Sprintf("camp_%d", i%20)
-			}
+		for _, e := range storetest.AuditLog(4000) {
 			if err := ptx.AppendAudit(t.Context(), e); err != nil {
 				return err
 			}
