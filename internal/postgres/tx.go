@@ -226,7 +226,7 @@ func (c *txConn) read(ctx context.Context, sql string, args []any, key string) (
 	if !c.begun && len(c.pending) == 0 && !c.mode.alone {
 		res, err = c.preRead(ctx, sql, args, key)
 	} else {
-		err = c.run(ctx, bufferStep(sql, args, &res))
+		err = c.run(ctx, rowsStep(sql, args, &res))
 	}
 	if err != nil {
 		return nil, err
@@ -575,7 +575,7 @@ func (c *txConn) execNow(ctx context.Context, sql string, args ...any) (pgconn.C
 func (c *txConn) queryNow(ctx context.Context, sql string, args ...any) (pgx.Rows, error) {
 	c.changed()
 	var res *result
-	err := c.run(ctx, bufferStep(sql, args, &res))
+	err := c.run(ctx, rowsStep(sql, args, &res))
 	if err != nil {
 		return nil, err
 	}
@@ -826,17 +826,4 @@ func cacheKey(sql string, args []any) (string, bool) {
 		}
 	}
 	return b.String(), true
-}
-
-// bufferStep is a step that runs a statement returning rows and buffers
-// them into *res.
-func bufferStep(sql string, args []any, res **result) step {
-	return step{sql: sql, args: args, handle: func(br pgx.BatchResults) error {
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		*res, err = buffer(rows)
-		return err
-	}}
 }
